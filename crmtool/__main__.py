@@ -1,0 +1,3 @@
+from crmtool.cli import main
+
+main()

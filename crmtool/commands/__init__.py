@@ -1,0 +1,1 @@
+"""One thin module per subcommand: arguments in, library call, output."""

@@ -1,0 +1,106 @@
+"""Interim grouping so `crmtool run` works end to end before real matching exists.
+
+Contacts that share an identical phone digit string or lower-cased e-mail are
+one cluster; companies that share an ИНН or the same name once quotes and
+legal forms are set aside are one cluster. It chains freely (a switchboard
+number joins everyone who gives it) — the matching stage replaces this with
+blocking, scoring and safe clustering.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from crmtool.workspace import Workspace
+
+CONTACT_HINTS = ("person", "person_at_company", "unknown")
+COMPANY_HINTS = ("company", "person_at_company")
+
+_CONTACT_KEYS = f"""
+SELECT record_id, 'p:' || d AS key FROM (
+    SELECT record_id, regexp_replace(unnest(phones), '[^0-9]', '', 'g') AS d
+    FROM records WHERE entity_hint IN {CONTACT_HINTS}
+) WHERE length(d) >= 7
+UNION ALL
+SELECT record_id, 'e:' || e FROM (
+    SELECT record_id, lower(trim(unnest(emails))) AS e
+    FROM records WHERE entity_hint IN {CONTACT_HINTS}
+) WHERE e LIKE '%_@_%'
+"""
+
+_LEGAL_FORMS = "ооо|оао|зао|пао|ао|ип|llc|ltd|inc|общество с ограниченной ответственностью|акционерное общество"
+_COMPANY_KEYS = f"""
+SELECT record_id, 'i:' || inn AS key FROM (
+    SELECT record_id, regexp_replace(inn, '[^0-9]', '', 'g') AS inn
+    FROM records WHERE entity_hint IN {COMPANY_HINTS}
+) WHERE length(inn) IN (10, 12)
+UNION ALL
+SELECT record_id, 'n:' || k FROM (
+    SELECT record_id, trim(regexp_replace(regexp_replace(
+        regexp_replace(lower(replace(company, 'ё', 'е')), '[«»"“”„''`]', ' ', 'g'),
+        '(^|[^а-яa-z0-9])({_LEGAL_FORMS})([^а-яa-z0-9]|$)', ' ', 'g'),
+        '[^а-яa-z0-9]+', ' ', 'g')) AS k
+    FROM records WHERE entity_hint IN {COMPANY_HINTS} AND company IS NOT NULL
+) WHERE k <> ''
+"""
+
+
+def connected_components(nodes: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
+    """Label every node with the smallest node id reachable through shared keys.
+
+    `edges` has columns node, key. Min-label propagation over whole columns;
+    converges in as many rounds as the longest chain of shared keys.
+    """
+    labels = pl.DataFrame({"node": nodes}).unique().with_columns(label=pl.col("node"))
+    if edges.is_empty():
+        return labels
+    while True:
+        per_key = edges.join(labels, on="node").group_by("key").agg(pl.col("label").min().alias("kl"))
+        per_node = edges.join(per_key, on="key").group_by("node").agg(pl.col("kl").min().alias("nl"))
+        updated = labels.join(per_node, on="node", how="left").with_columns(
+            label=pl.min_horizontal("label", "nl")
+        ).drop("nl")
+        changed = updated.join(labels, on="node", suffix="_old").filter(pl.col("label") != pl.col("label_old")).height
+        labels = updated
+        if not changed:
+            return labels
+
+
+def group_exact(ws: Workspace) -> dict[str, int]:
+    """Rebuild `clusters` for contacts and companies; returns cluster counts."""
+    con = ws.con
+    counts = {}
+    with ws.transaction():
+        con.execute("DELETE FROM clusters")
+        for entity, hints, keys_sql, prefix in (
+            ("contact", CONTACT_HINTS, _CONTACT_KEYS, "CT"),
+            ("company", COMPANY_HINTS, _COMPANY_KEYS, "CO"),
+        ):
+            nodes = con.sql(f"SELECT record_id FROM records WHERE entity_hint IN {hints}").pl().get_column("record_id")
+            edges = con.sql(keys_sql).pl().rename({"record_id": "node"})
+            labels = connected_components(nodes.alias("node"), edges)
+            con.register("_labels", labels)
+            try:
+                con.execute(_INSERT_CLUSTERS, [entity, prefix, entity])
+            finally:
+                con.unregister("_labels")
+            counts[f"{entity}_clusters"] = ws.scalar(
+                "SELECT count(DISTINCT cluster_id) FROM clusters WHERE entity = ?", [entity]
+            )
+    return counts
+
+
+# The cluster id is derived from its earliest member by (file content hash,
+# source_row): the same inputs give the same ids whatever order they were
+# loaded in, and a new file keeps the ids of the clusters it does not touch.
+_INSERT_CLUSTERS = """
+INSERT INTO clusters
+WITH members AS (
+    SELECT l.node AS record_id, l.label, s.sha256 || ':' || r.source_row AS anchor
+    FROM _labels l JOIN records r ON r.record_id = l.node JOIN sources s ON s.source_id = r.source_id
+), anchors AS (
+    SELECT label, min(anchor) AS anchor FROM members GROUP BY label
+)
+SELECT m.record_id, ?, ? || '-' || upper(substr(sha256(a.anchor || ':' || ?), 1, 16)), 'exact'
+FROM members m JOIN anchors a USING (label)
+"""

@@ -1,0 +1,102 @@
+"""The stages strung together, for `crmtool load` and `crmtool run`.
+
+Commands parse arguments and print; the work lives here and in the stage
+packages, so tests call the same functions the commands do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from crmtool import console
+from crmtool.export.csv_files import write_outputs
+from crmtool.match.exact import group_exact
+from crmtool.sources.base import ReadOptions
+from crmtool.sources.loader import FileOutcome, discover, load_file
+from crmtool.sources.mapping_file import MappingFile
+from crmtool.workspace import Workspace
+
+
+@dataclass
+class LoadSummary:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def counts(self) -> dict[str, int]:
+        by = lambda s: sum(1 for o in self.outcomes if o.status == s)  # noqa: E731
+        return {
+            "files_loaded": by("loaded"),
+            "files_skipped": by("skipped"),
+            "files_failed": by("failed"),
+            "records_loaded": sum(o.rows for o in self.outcomes if o.status == "loaded"),
+            "records_rejected": sum(o.rejected for o in self.outcomes if o.status == "loaded"),
+            "records_flagged": sum(o.flagged for o in self.outcomes if o.status == "loaded"),
+            "errors": by("failed"),
+        }
+
+
+def load_paths(
+    ws: Workspace,
+    paths: Sequence[str | Path],
+    *,
+    mapping: MappingFile | None = None,
+    options: ReadOptions | None = None,
+    replace: bool = False,
+    run_id: int | None = None,
+    on_outcome=None,
+) -> LoadSummary:
+    """Load every file found under `paths`, each in its own transaction."""
+    found = discover(paths)
+    summary = LoadSummary(ignored=[str(p) for p in found.ignored])
+    for missing in found.missing:
+        outcome = FileOutcome(missing, "failed", f"{missing}: no such file or folder")
+        summary.outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+    sizes = [f.stat().st_size for f in found.files]
+    with console.progress_bar() as bar:
+        task = bar.add_task("loading", total=sum(sizes) or 1)
+        done = 0
+        for path, size in zip(found.files, sizes):
+            bar.update(task, description=path.name, completed=done)
+            file_options = mapping.options_for(path, options) if mapping else (options or ReadOptions())
+            outcome = load_file(
+                ws, path, file_options, run_id=run_id, replace=replace,
+                progress=lambda pos, base=done, size=size: bar.update(task, completed=base + min(pos, size)),
+            )
+            done += size
+            summary.outcomes.append(outcome)
+            if on_outcome:
+                on_outcome(outcome)
+    return summary
+
+
+@dataclass
+class RunSummary:
+    load: LoadSummary
+    clusters: dict[str, int]
+    outputs: dict[str, int]
+    out_dir: Path
+
+
+def run_pipeline(
+    ws: Workspace,
+    sources: Sequence[str | Path],
+    out_dir: Path,
+    *,
+    mapping: MappingFile | None = None,
+    options: ReadOptions | None = None,
+    run_id: int | None = None,
+    on_outcome=None,
+) -> RunSummary:
+    """Load → group → write contacts.csv, companies.csv and crosswalk.csv."""
+    loaded = load_paths(ws, sources, mapping=mapping, options=options, run_id=run_id, on_outcome=on_outcome)
+    clusters = group_exact(ws)
+    outputs = write_outputs(ws, out_dir)
+    return RunSummary(loaded, clusters, outputs, out_dir)

@@ -1,0 +1,1 @@
+"""Readers for every source family, header mapping and encoding detection."""

@@ -1,0 +1,253 @@
+"""The DuckDB workspace: one file holding every stage's tables.
+
+The schema is versioned. Each migration moves the schema one version forward
+and runs in its own transaction, so a workspace made by an older crmtool is
+brought up to date when a newer one opens it, and a workspace made by a newer
+crmtool is refused rather than damaged.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+
+from crmtool.errors import WorkspaceError
+
+DEFAULT_DB = "crm.duckdb"
+
+# The canonical record fields, in the order they appear in `records`.
+# Scalar text fields first; list fields and JSON after.
+RECORD_TEXT_FIELDS = (
+    "full_name",
+    "last_name",
+    "first_name",
+    "middle_name",
+    "gender",
+    "company",
+    "job_title",
+    "department",
+    "inn",
+    "kpp",
+    "ogrn",
+    "city",
+    "address",
+    "birthday",
+    "owner",
+    "consent",
+    "note",
+    "website",
+)
+RECORD_LIST_FIELDS = ("phones", "phone_kinds", "emails", "email_kinds")
+
+_V1 = f"""
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE runs (
+    run_id INTEGER PRIMARY KEY,
+    command VARCHAR NOT NULL,
+    args JSON,
+    "user" VARCHAR,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    status VARCHAR NOT NULL,
+    counts JSON,
+    message VARCHAR
+);
+CREATE TABLE sources (
+    source_id INTEGER PRIMARY KEY,
+    path VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL UNIQUE,
+    size BIGINT NOT NULL,
+    format VARCHAR NOT NULL,
+    encoding VARCHAR,
+    mapping JSON,
+    notes JSON,
+    loaded_at TIMESTAMP NOT NULL,
+    run_id INTEGER,
+    rows BIGINT NOT NULL,
+    rejected BIGINT NOT NULL,
+    flagged BIGINT NOT NULL
+);
+CREATE TABLE raw_records (
+    record_id BIGINT NOT NULL,
+    source_id INTEGER NOT NULL,
+    source_row INTEGER NOT NULL,
+    sheet VARCHAR,
+    line INTEGER,
+    entity_hint VARCHAR NOT NULL,
+    raw JSON
+);
+CREATE TABLE records (
+    record_id BIGINT NOT NULL,
+    source_id INTEGER NOT NULL,
+    source_row INTEGER NOT NULL,
+    entity_hint VARCHAR NOT NULL,
+    source_key VARCHAR,
+    parent_record_id BIGINT,
+    {", ".join(f"{f} VARCHAR" for f in RECORD_TEXT_FIELDS)},
+    {", ".join(f"{f} VARCHAR[]" for f in RECORD_LIST_FIELDS)},
+    extra JSON,
+    flags VARCHAR[]
+);
+"""
+
+# v2: which cluster (future golden record) each record belongs to, per entity.
+# A person-at-company record has a row for its contact and one for its company.
+_V2 = """
+CREATE TABLE clusters (
+    record_id BIGINT NOT NULL,
+    entity VARCHAR NOT NULL,
+    cluster_id VARCHAR NOT NULL,
+    rule VARCHAR
+);
+"""
+
+# Forward migrations: MIGRATIONS[i] takes the schema from version i to i + 1.
+MIGRATIONS: list[str] = [_V1, _V2]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_LOCK_HINT = re.compile(r"(Could not set lock|Conflicting lock)", re.I)
+
+
+def record_id(source_id: int, source_row: int) -> int:
+    """Record ids say where a record came from: source in the high bits, row in the low."""
+    return (source_id << 32) | source_row
+
+
+class Workspace:
+    """An open workspace file. Use `Workspace.open(path)` as a context manager."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str):
+        self.con = con
+        self.path = path
+
+    @classmethod
+    @contextmanager
+    def open(cls, path: str | os.PathLike = DEFAULT_DB, create: bool = True) -> Iterator["Workspace"]:
+        path = str(path)
+        if not create and not Path(path).exists():
+            raise WorkspaceError(f"{path}: no workspace here; run `crmtool load` first or pass --db")
+        if Path(path).is_dir():
+            raise WorkspaceError(f"{path}: is a folder, expected a workspace file")
+        parent = Path(path).parent
+        if not parent.exists():
+            parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(path)
+        except duckdb.IOException as exc:
+            if _LOCK_HINT.search(str(exc)):
+                raise WorkspaceError(
+                    f"{path}: the workspace is in use by another crmtool process; wait for it or use another --db"
+                ) from None
+            raise WorkspaceError(f"{path}: cannot open the workspace: {_first_line(exc)}") from None
+        except duckdb.Error as exc:
+            raise WorkspaceError(f"{path}: not a crmtool workspace ({_first_line(exc)})") from None
+        ws = cls(con, path)
+        try:
+            ws.migrate()
+            yield ws
+        finally:
+            con.close()
+
+    # -- schema -------------------------------------------------------------
+    def schema_version(self) -> int:
+        tables = {r[0] for r in self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if "meta" not in tables:
+            if tables:
+                raise WorkspaceError(f"{self.path}: a DuckDB file, but not a crmtool workspace")
+            return 0
+        value = self.scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+        return int(value) if value is not None else 0
+
+    def migrate(self) -> None:
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"{self.path}: made by a newer crmtool (schema {version}, this one knows {SCHEMA_VERSION}); upgrade crmtool"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                self.con.execute(MIGRATIONS[target - 1])
+                self.con.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)]
+                )
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside lands together or not at all."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    # -- helpers ------------------------------------------------------------
+    # DuckDB refuses new work on a connection while a result is half-read, so
+    # every query here reads its result to the end.
+    def one(self, sql: str, params: list[Any] | None = None) -> tuple | None:
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+        row = self.one(sql, params)
+        return row[0] if row else None
+
+    def fetch_dicts(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        cur = self.con.execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def next_id(self, table: str, column: str) -> int:
+        return self.scalar(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}")
+
+    # -- run journal ----------------------------------------------------------
+    def start_run(self, command: str, args: dict[str, Any]) -> int:
+        run_id = self.next_id("runs", "run_id")
+        self.con.execute(
+            "INSERT INTO runs (run_id, command, args, \"user\", started_at, status) VALUES (?, ?, ?, ?, ?, 'running')",
+            [run_id, command, json.dumps(args, ensure_ascii=False, default=str), _user(), datetime.now()],
+        )
+        return run_id
+
+    def finish_run(self, run_id: int, status: str, counts: dict[str, Any] | None = None, message: str | None = None) -> None:
+        self.con.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, counts = ?, message = ? WHERE run_id = ?",
+            [datetime.now(), status, json.dumps(counts or {}, ensure_ascii=False), message, run_id],
+        )
+
+
+@contextmanager
+def journaled(ws: Workspace, command: str, args: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Journal a command in `runs`: the caller fills the yielded counts dict."""
+    run_id = ws.start_run(command, args)
+    counts: dict[str, Any] = {"run_id": run_id}
+    try:
+        yield counts
+    except BaseException as exc:
+        ws.finish_run(run_id, "failed", counts, _first_line(exc) or type(exc).__name__)
+        raise
+    status = "failed" if counts.get("errors") else "ok"
+    ws.finish_run(run_id, status, counts)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return os.environ.get("USER", "unknown")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+
