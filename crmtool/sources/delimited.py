@@ -21,7 +21,7 @@ from crmtool.errors import SourceError
 from crmtool.sources import encoding as enc
 from crmtool.sources.base import Progress, ReadOptions, ReadResult, no_progress
 from crmtool.sources.headers import detect_profile, find_header_row, parse_user_columns
-from crmtool.sources.schema import STR_LIST
+from crmtool.sources.schema import STR_LIST, empty_lists
 from crmtool.sources.tabular import map_table
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -37,24 +37,23 @@ def read_delimited(path: Path, options: ReadOptions, progress: Progress = no_pro
     encoding = options.encoding or enc.detect(data[: enc.SAMPLE_SIZE], complete=len(data) <= enc.SAMPLE_SIZE)
     if not encoding.startswith("utf-16") and not encoding.startswith("utf-32") and enc.looks_binary(data[:65536]):
         raise SourceError(str(path), "binary data, not a text table")
-    text = enc.decode(data, encoding, str(path))
+    body = _as_utf8(str(path), data, encoding)
     del data
-    if not text.strip():
+    if not body.strip():
         raise SourceError(str(path), "the file is empty")
-    sample = text[:SAMPLE_CHARS]
+    sample = body[:SAMPLE_CHARS].decode("utf-8", errors="ignore")
     delimiter = options.delimiter or sniff_delimiter(sample)
     user = parse_user_columns(options.columns)
-    header_index, header, header_line, body_start = _find_header(str(path), sample, delimiter, user, options)
-    body = text[body_start:]
-    del text
-    progress_mid = len(body)
+    header_index, header, header_line, header_start = _find_header(str(path), sample, delimiter, user, options)
+    body = body[len(sample[:header_start].encode("utf-8")):]
+    size = len(body)
     notes = []
     if header_index is None:
         notes.append("no header row recognised; the first row is used as the header")
     names = unique_names(header)
     frame, lines, flags = _parse_body(str(path), body, delimiter, names, header_line)
     del body
-    progress(progress_mid)
+    progress(size)
     keep = ~pl.all_horizontal(pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in frame.columns)
     mask = frame.select(keep).to_series()
     blank = int((~mask).sum())
@@ -81,6 +80,15 @@ def read_delimited(path: Path, options: ReadOptions, progress: Progress = no_pro
     )
 
 
+def _as_utf8(path: str, data: bytes, encoding: str) -> bytes:
+    """The file as UTF-8 bytes without BOM: UTF-8 files as they are (polars checks
+    them), others decoded strictly and re-encoded."""
+    _, bom = enc.bom_of(data)
+    if encoding in ("utf-8", "ascii"):
+        return data[bom:] if bom else data
+    return enc.decode(data, encoding, path).encode("utf-8")
+
+
 def sniff_delimiter(sample: str) -> str:
     """The delimiter that splits the most sample rows into the same number (> 1) of cells."""
     sample = sample[: sample.rfind("\n") + 1] or sample
@@ -100,10 +108,11 @@ def sniff_delimiter(sample: str) -> str:
 
 
 def unique_names(header: list[str]) -> list[str]:
-    """Column names from header cells: blanks named by position, repeats numbered."""
+    """Column names from header cells as written (trimmed): blanks named by position,
+    repeats numbered."""
     names, seen = [], Counter()
     for i, cell in enumerate(header):
-        name = re.sub(r"\s+", " ", str(cell or "")).strip() or f"column {i + 1}"
+        name = str(cell or "").strip() or f"column {i + 1}"
         seen[name] += 1
         names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
     return names
@@ -144,11 +153,11 @@ def _offset_of_line(text: str, line: int) -> int:
     return offset
 
 
-def _parse_body(path: str, body: str, delimiter: str, names: list[str], header_line: int):
-    """Parse header + data rows: polars when the table is clean, the csv module otherwise."""
+def _parse_body(path: str, body: bytes, delimiter: str, names: list[str], header_line: int):
+    """Parse header + data rows (UTF-8): polars when the table is clean, the csv module otherwise."""
     try:
         frame = pl.read_csv(
-            io.BytesIO(body.encode("utf-8")),
+            body,
             has_header=False,
             infer_schema=False,
             separator=delimiter,
@@ -156,9 +165,9 @@ def _parse_body(path: str, body: str, delimiter: str, names: list[str], header_l
             new_columns=[f"c{i}" for i in range(len(names))],
         )
     except pl.exceptions.PolarsError:
-        return _parse_body_slow(path, body, delimiter, names, header_line)
+        return _parse_body_slow(path, _text(path, body, header_line), delimiter, names, header_line)
     if frame.width != len(names):
-        return _parse_body_slow(path, body, delimiter, names, header_line)
+        return _parse_body_slow(path, _text(path, body, header_line), delimiter, names, header_line)
     header_inner = sum(str(cell).count("\n") for cell in frame.row(0) if cell)
     frame = frame.slice(1)  # the header row itself
     frame.columns = names
@@ -169,8 +178,18 @@ def _parse_body(path: str, body: str, delimiter: str, names: list[str], header_l
         (pl.int_range(0, pl.len(), dtype=pl.Int64) + header_line + header_inner + 1
          + inner.cum_sum().shift(1, fill_value=0)).alias("line")
     ).to_series()
-    flags = pl.Series("flags", [[]] * frame.height, dtype=STR_LIST)
+    flags = empty_lists(frame.height)
     return frame, lines, flags
+
+
+def _text(path: str, body: bytes, header_line: int) -> str:
+    """Decode the body for the slow path; a byte that is not UTF-8 names its line."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = header_line + body.count(b"\n", 0, exc.start)
+        raise SourceError(path, f"cannot decode as utf-8: byte 0x{body[exc.start]:02x} (pass --encoding if the file "
+                          "uses another code page)", line=line) from None
 
 
 def _parse_body_slow(path: str, body: str, delimiter: str, names: list[str], header_line: int):

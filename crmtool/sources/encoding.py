@@ -112,9 +112,18 @@ def detect(sample: bytes, complete: bool = False) -> str:
     utf16 = _utf16_without_bom(sample)
     if utf16:
         return utf16
-    if _is_utf8(sample, complete):
+    if _is_utf8(sample, complete) or _damaged_utf8(sample):
         return "utf-8"
     return _single_byte(sample)
+
+
+def _damaged_utf8(sample: bytes) -> bool:
+    """Mostly well-formed UTF-8 with a few bad bytes: still UTF-8, so that decoding
+    fails loudly at the bad byte instead of turning every letter into mojibake."""
+    text = sample.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if ord(ch) > 0x7F) - bad
+    return good >= 8 and good >= 4 * bad
 
 
 def decode(data: bytes, encoding: str, path: str) -> str:

@@ -46,8 +46,11 @@ _GOOGLE_ADDRESS = {
     "postal code": "postal_code", "country": "country", "extended address": "street2",
     "po box": "street3",
 }
+# Columns about a value rather than holding one ("E-mail Type", "Тип эл. почты",
+# "Display Name") are never guessed into a field.
+_NOT_A_VALUE = re.compile(r"(^| )(type|тип|вид|label|display|краткое|формат|format)( |$)")
 _GUESSES = (
-    (re.compile(r"(^| )(телеф\w*|тел|phone\w*|mobile|моб\w*|сотов\w*|cell)( |$)"), "phones"),
+    (re.compile(r"(^| )(телеф\w*|тел|phones?|telephone|mobile|моб\w*|сотов\w*|cell)( |$)"), "phones"),
     (re.compile(r"mail|почт|емейл|имейл"), "emails"),
     (re.compile(r"(^| )фио( |$)"), "full_name"),
     (re.compile(r"(^| )инн( |$)"), "inn"),
@@ -162,6 +165,8 @@ def map_header(header: object, profile: Profile | None = None, user: dict[str, T
     numbered = _TRAILING_NUMBER.match(key)
     if numbered and numbered.group(1).strip() in table:
         return Target.parse(table[numbered.group(1).strip()], "numbered")
+    if _NOT_A_VALUE.search(key):
+        return UNMAPPED
     for pattern, field in _GUESSES:
         if pattern.search(key):
             return Target(field, how="guess")

@@ -179,7 +179,9 @@ def _store(ws: Workspace, path: Path, sha: str, source_id: int, result: ReadResu
         rows += batch.height
         rejected += counts[0]
         flagged += counts[1]
-        con.register("_batch", batch)
+        # One zero-copy Arrow view for both inserts (scanning the polars frame
+        # directly would convert it to Arrow once per INSERT).
+        con.register("_batch", batch.to_arrow(compat_level=pl.CompatLevel.newest()))
         try:
             con.execute(
                 "INSERT INTO raw_records SELECT (?::BIGINT << 32) | source_row, ?, source_row, sheet, line, entity_hint, raw"

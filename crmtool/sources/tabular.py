@@ -20,7 +20,7 @@ from crmtool.sources.headers import (
     Target,
     map_header,
 )
-from crmtool.sources.schema import STR_LIST, conform, json_object_expr
+from crmtool.sources.schema import COMPANY_NAME_RE, STR_LIST, conform, empty_lists, json_object_expr
 
 _QUALIFIER_RANK = {None: 0, "work": 1, "home": 2, "other": 3}
 
@@ -86,21 +86,23 @@ def split_emails(cell: str) -> list[str]:
 def split_cells(values: pl.Series, needs_split: str, splitter: Callable[[str], list[str]]) -> pl.Series:
     """A list per cell: one item for plain cells, `splitter` once per distinct multi-value cell."""
     needs = values.str.contains(needs_split).fill_null(False)
-    distinct = values.filter(needs).unique()
-    frame = pl.DataFrame({"v": values, "needs": needs})
-    if distinct.len():
-        table = pl.DataFrame(
-            {"v": distinct, "parts": [splitter(v) for v in distinct.to_list()]},
-            schema={"v": pl.String, "parts": STR_LIST},
+    lists = values.to_frame("v").select(
+        pl.when(pl.col("v").is_not_null()).then(pl.concat_list("v")).otherwise(pl.lit([], dtype=STR_LIST))
+    ).to_series()
+    where = needs.arg_true()
+    if where.len():
+        # Parts travel as one NUL-joined string: polars builds a list column from
+        # Python lists slowly, from strings fast.
+        cache: dict[str, str] = {}
+        joined = [cache.get(v) or cache.setdefault(v, "\0".join(splitter(v))) for v in values.gather(where).to_list()]
+        split = pl.DataFrame({"i": where, "parts": pl.Series(joined, dtype=pl.String).str.split("\0")})
+        lists = (
+            lists.to_frame("lists").with_row_index("i")
+            .join(split, on="i", how="left", maintain_order="left")
+            .select(pl.coalesce("parts", "lists"))
+            .to_series()
         )
-        frame = frame.join(table, on="v", how="left", maintain_order="left")
-    else:
-        frame = frame.with_columns(parts=pl.lit(None, dtype=STR_LIST))
-    single = pl.when(pl.col("v").is_not_null()).then(pl.concat_list(pl.col("v")))
-    result = frame.select(
-        pl.when(pl.col("needs")).then(pl.col("parts")).otherwise(single).fill_null(pl.lit([], dtype=STR_LIST))
-    )
-    return result.to_series().alias(values.name)
+    return lists.alias(values.name)
 
 
 @dataclass
@@ -193,7 +195,9 @@ def map_table(
         names = [e for e in (name_col, full_expr) if e is not None]
         if kind_cols:
             kind = pl.col(kind_cols[0].name).str.to_lowercase()
-            is_person = kind.str.contains("физ").fill_null(False)
+            # 1C lists an ИП as "Физ. лицо"; for a CRM it is a business: a company.
+            entrepreneur = pl.any_horizontal([e.str.contains(COMPANY_NAME_RE) for e in names]).fill_null(False)
+            is_person = kind.str.contains("физ").fill_null(False) & ~entrepreneur
             entity = pl.when(is_person).then(pl.lit("person"))
             person_name = pl.coalesce(list(reversed(names)))
             fields["full_name"] = pl.coalesce(
@@ -218,7 +222,7 @@ def map_table(
     ).with_columns(extra=pl.when(pl.col("extra") == "{}").then(None).otherwise(pl.col("extra")))
 
     n = frame.height
-    flags = reader_flags if reader_flags is not None else pl.Series("flags", [[]] * n, dtype=STR_LIST)
+    flags = reader_flags if reader_flags is not None else empty_lists(n)
     flags = pl.DataFrame({"a": flags, "b": phone_flags}).select(pl.col("a").list.concat("b")).to_series()
     batch = selected.with_columns(
         source_row=pl.int_range(first_row, first_row + n, dtype=pl.Int64),
@@ -267,7 +271,7 @@ def _multi(data: pl.DataFrame, field: str, by_field: dict[str, list[Column]]) ->
     """All values of a multi-valued field from every column mapped to it, with their kinds,
     and (for phones) flags for numbers Excel already rounded."""
     n = data.height
-    empty = pl.Series([[]] * n, dtype=STR_LIST)
+    empty = empty_lists(n)
     cols = sorted(by_field.get(field, []), key=lambda c: c.position)
     labels = {c.target.group: c.name for c in by_field.get("label", []) if c.target.qualifier == field}
     if not cols:

@@ -1,0 +1,113 @@
+"""Generate large dirty Russian contact dumps for the load benchmarks.
+
+    python benchmarks/generate.py --rows 1000000 --format csv --out benchmarks/data/contacts_1m.csv
+    python benchmarks/generate.py --rows 100000 --format xlsx --out benchmarks/data/contacts_100k.xlsx
+
+The data looks like an SMB base: ФИО in several orders, phones in many
+formats (some several per cell, some stored as numbers in Excel), e-mails with
+case noise, companies with legal forms, multi-line comments. Deterministic for
+a given --seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+from pathlib import Path
+
+LAST = ["Иванов", "Петров", "Сидоров", "Кузнецов", "Смирнов", "Попов", "Васильев", "Фёдоров", "Морозов", "Волков",
+        "Алексеев", "Лебедев", "Семёнов", "Егоров", "Павлов", "Козлов", "Степанов", "Николаев", "Орлов", "Андреев"]
+FIRST_M = ["Иван", "Пётр", "Алексей", "Сергей", "Андрей", "Дмитрий", "Михаил", "Николай", "Владимир", "Евгений"]
+FIRST_F = ["Анна", "Мария", "Елена", "Ольга", "Татьяна", "Наталья", "Ирина", "Светлана", "Юлия", "Екатерина"]
+MIDDLE_M = ["Иванович", "Петрович", "Сергеевич", "Алексеевич", "Андреевич", "Николаевич", "Владимирович"]
+MIDDLE_F = ["Ивановна", "Петровна", "Сергеевна", "Алексеевна", "Андреевна", "Николаевна", "Владимировна"]
+COMPANY = ["Ромашка", "Лютик", "Вектор", "Альфа-Строй", "ТехноСервис", "Северный ветер", "Меридиан", "Горизонт"]
+FORMS = ["ООО «{}»", "{}, ООО", "ЗАО \"{}\"", "ИП {}", "АО {}", "{}"]
+CITIES = ["Москва", "Тверь", "Санкт-Петербург", "Казань", "Новосибирск", "г. Екатеринбург"]
+DOMAINS = ["mail.ru", "yandex.ru", "gmail.com", "bk.ru", "inbox.ru", "list.ru"]
+HEADER = ["ФИО", "Компания", "Должность", "Телефон", "Моб. тел.", "E-mail", "Город", "Дата рождения",
+          "Ответственный", "Комментарий"]
+
+
+def phone(rng: random.Random) -> str:
+    n = f"9{rng.randrange(10**9):09d}"
+    shape = rng.randrange(6)
+    if shape == 0:
+        return f"8 ({n[:3]}) {n[3:6]}-{n[6:8]}-{n[8:]}"
+    if shape == 1:
+        return f"+7 {n[:3]} {n[3:]}"
+    if shape == 2:
+        return f"7{n}"
+    if shape == 3:
+        return f"8{n}"
+    if shape == 4:
+        return f"+7 ({n[:3]}) {n[3:6]}-{n[6:]} доб. {rng.randrange(100, 999)}"
+    return f"{n[:3]}-{n[3:6]}-{n[6:8]}-{n[8:]}"
+
+
+def person(rng: random.Random) -> list[object]:
+    female = rng.random() < 0.5
+    last = rng.choice(LAST) + ("а" if female else "")
+    first = rng.choice(FIRST_F if female else FIRST_M)
+    middle = rng.choice(MIDDLE_F if female else MIDDLE_M)
+    order = rng.randrange(4)
+    name = [f"{last} {first} {middle}", f"{first} {last}", f"{last} {first[0]}.{middle[0]}.", f"{last.upper()} {first.upper()}"][order]
+    company = rng.choice(FORMS).format(rng.choice(COMPANY)) if rng.random() < 0.6 else ""
+    phones = phone(rng) if rng.random() < 0.9 else ""
+    if rng.random() < 0.05:
+        phones += ", " + phone(rng)
+    email = f"{rng.choice(['ivan', 'anna', 'info', 'sales', 'petrov', 'k.olga'])}{rng.randrange(10**6)}@{rng.choice(DOMAINS)}"
+    email = email.upper() if rng.random() < 0.1 else email
+    note = "перезвонить\nпосле обеда" if rng.random() < 0.02 else ("VIP" if rng.random() < 0.05 else "")
+    birthday = f"{rng.randrange(1, 29):02d}.{rng.randrange(1, 13):02d}.{rng.randrange(1950, 2005)}" if rng.random() < 0.3 else ""
+    return [name, company, rng.choice(["", "директор", "менеджер", "бухгалтер"]), phones,
+            phone(rng) if rng.random() < 0.3 else "", email if rng.random() < 0.8 else "", rng.choice(CITIES),
+            birthday, rng.choice(["Иванова А.С.", "Петров П.П.", ""]), note]
+
+
+def write_csv(path: Path, rows: int, seed: int, encoding: str) -> None:
+    rng = random.Random(seed)
+    with open(path, "w", encoding=encoding, newline="", errors="replace") as fh:
+        writer = csv.writer(fh, delimiter=";", lineterminator="\r\n")
+        writer.writerow(HEADER)
+        for _ in range(rows):
+            writer.writerow(person(rng))
+
+
+def write_xlsx(path: Path, rows: int, seed: int) -> None:
+    import openpyxl
+
+    rng = random.Random(seed)
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("Клиенты")
+    ws.append(["Клиентская база (выгрузка)"])
+    ws.append([])
+    ws.append(HEADER)
+    for _ in range(rows):
+        r = person(rng)
+        digits = "".join(ch for ch in r[4] if ch.isdigit())
+        if digits and len(digits) == 11 and rng.random() < 0.5:
+            r[4] = int(digits)  # a phone stored as a number, as Excel users do
+        ws.append(r)
+    wb.save(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, required=True)
+    parser.add_argument("--format", choices=["csv", "xlsx"], required=True)
+    parser.add_argument("--encoding", default="utf-8", help="for csv: utf-8 or cp1251")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.format == "csv":
+        write_csv(args.out, args.rows, args.seed, args.encoding)
+    else:
+        write_xlsx(args.out, args.rows, args.seed)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()
