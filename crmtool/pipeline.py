@@ -69,6 +69,7 @@ def load_paths(
             outcome = load_file(
                 ws, path, file_options, run_id=run_id, replace=replace,
                 progress=lambda pos, base=done, size=size: bar.update(task, completed=base + min(pos, size)),
+                stage=lambda text: bar.update(task, description=text),
             )
             done += size
             summary.outcomes.append(outcome)

@@ -113,8 +113,12 @@ def load_file(
     run_id: int | None = None,
     replace: bool = False,
     progress: Callable[[int], None] | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> FileOutcome:
-    """Load one file; every problem becomes the outcome's message, never an exception."""
+    """Load one file; every problem becomes the outcome's message, never an exception.
+
+    `progress(bytes_read)` follows the reader; `stage(text)` names the step after it.
+    """
     shown = str(path)
     try:
         sha = file_sha256(path)
@@ -132,7 +136,7 @@ def load_file(
                 _delete_source(ws, source_id)
             else:
                 source_id = ws.next_id("sources", "source_id")
-            outcome = _store(ws, path, sha, source_id, result, run_id)
+            outcome = _store(ws, path, sha, source_id, result, run_id, stage or (lambda _: None))
         if existing:
             outcome.message = f"replaced source {source_id}"
         return outcome
@@ -159,7 +163,10 @@ def _delete_source(ws: Workspace, source_id: int) -> None:
 _RECORD_COLUMNS = ", ".join((*RECORD_TEXT_FIELDS, *RECORD_LIST_FIELDS))
 
 
-def _store(ws: Workspace, path: Path, sha: str, source_id: int, result: ReadResult, run_id: int | None) -> FileOutcome:
+def _store(
+    ws: Workspace, path: Path, sha: str, source_id: int, result: ReadResult, run_id: int | None,
+    stage: Callable[[str], None],
+) -> FileOutcome:
     con = ws.con
     con.execute(
         "INSERT INTO sources (source_id, path, name, sha256, size, format, encoding, loaded_at, run_id, rows, rejected, flagged)"
@@ -171,6 +178,7 @@ def _store(ws: Workspace, path: Path, sha: str, source_id: int, result: ReadResu
     for raw_batch in result.batches:
         if raw_batch.height == 0:
             continue
+        stage(f"{path.name}: storing {rows + raw_batch.height:,} records")
         batch = finalize(raw_batch)
         counts = batch.select(
             rejected=pl.col("flags").list.eval(pl.element().is_in(errors)).list.any().sum(),

@@ -40,9 +40,13 @@ def sniff(path: Path) -> str:
         declared = _XML_ENCODING.search(head[:200])
         if declared:
             try:
-                text = head[bom:].decode(declared.group(1).decode("ascii"), errors="replace")
+                as_declared = head[bom:].decode(declared.group(1).decode("ascii"), errors="replace")
             except LookupError:
-                pass
+                as_declared = "\ufffd"
+            # A wrong declaration (cp1251 bytes said to be UTF-8) must not hide the root:
+            # the reader then names the encoding problem and the option that fixes it.
+            if "\ufffd" not in as_declared[:2048]:
+                text = as_declared
         return _xml_kind(path, text)
     return DELIMITED
 
