@@ -132,3 +132,16 @@ def test_polars_and_csv_module_paths_agree(tmp_path):
     cols = ["source_row", "line", "full_name", "phones", "note", "raw"]
     assert ragged.head(3).select(cols).to_dicts() == clean.select(cols).to_dicts()
 
+
+
+def test_1c_group_rows_are_kept_flagged_and_not_companies(tmp_path):
+    rows = [["Наименование", "Код", "ИНН", "Юр. / физ. лицо", "Телефон"],
+            ["Покупатели", "00-000001", "", "", ""],
+            ["Ромашка ООО", "00-000002", "7707083893", "Юр. лицо", "+7 495 123-45-67"],
+            ["Без ИНН ООО", "00-000003", "", "Юр. лицо", ""]]
+    frame, _ = read_all(write_csv(tmp_path / "1c.csv", rows, delimiter=";"))
+    group, company, bare = row(frame, 1), row(frame, 2), row(frame, 3)
+    assert (group["entity_hint"], group["company"], group["flags"]) == ("unknown", None, ["group_row"])
+    assert json.loads(group["extra"])["group"] == "Покупатели" and group["source_key"] == "00-000001"
+    assert company["entity_hint"] == "company" and company["flags"] == []
+    assert (bare["entity_hint"], bare["company"], bare["flags"]) == ("company", "Без ИНН ООО", [])

@@ -191,6 +191,7 @@ def map_table(
     for c in kind_cols:
         extra.append((c.name, pl.col(c.name)))
     entity = pl.lit(None, dtype=pl.String)
+    group_flags: pl.Series | None = None
     if name_col is not None or full_expr is not None:
         names = [e for e in (name_col, full_expr) if e is not None]
         if kind_cols:
@@ -198,13 +199,22 @@ def map_table(
             # 1C lists an ИП as "Физ. лицо"; for a CRM it is a business: a company.
             entrepreneur = pl.any_horizontal([e.str.contains(COMPANY_NAME_RE) for e in names]).fill_null(False)
             is_person = kind.str.contains("физ").fill_null(False) & ~entrepreneur
-            entity = pl.when(is_person).then(pl.lit("person"))
+            # A hierarchical 1C list has folder rows ("Покупатели") holding only a name
+            # (and a code): not a counterparty. Kept, flagged, named in extra only.
+            others = [c.name for c in columns if c.target.field not in ("name", "source_key")]
+            is_group = pl.all_horizontal([pl.col(o).is_null() for o in others]) if others else pl.lit(False)
+            group_flags = data.select(
+                pl.when(is_group).then(pl.lit(["group_row"], dtype=STR_LIST)).otherwise(pl.lit([], dtype=STR_LIST))
+            ).to_series()
+            extra.append(("group", pl.when(is_group).then(pl.coalesce(names))))
+            is_person = is_person & ~is_group
+            entity = pl.when(is_group).then(pl.lit("unknown")).when(is_person).then(pl.lit("person"))
             person_name = pl.coalesce(list(reversed(names)))
             fields["full_name"] = pl.coalesce(
                 [e for e in (fields["full_name"], pl.when(is_person).then(person_name)) if e is not None]
             )
             fields["company"] = pl.coalesce(
-                [e for e in (fields["company"], pl.when(~is_person).then(pl.coalesce(names))) if e is not None]
+                [e for e in (fields["company"], pl.when(~is_person & ~is_group).then(pl.coalesce(names))) if e is not None]
             )
         else:
             fields["company"] = pl.coalesce([e for e in (fields["company"], *names) if e is not None])
@@ -224,6 +234,8 @@ def map_table(
     n = frame.height
     flags = reader_flags if reader_flags is not None else empty_lists(n)
     flags = pl.DataFrame({"a": flags, "b": phone_flags}).select(pl.col("a").list.concat("b")).to_series()
+    if group_flags is not None:
+        flags = pl.DataFrame({"a": flags, "b": group_flags}).select(pl.col("a").list.concat("b")).to_series()
     batch = selected.with_columns(
         source_row=pl.int_range(first_row, first_row + n, dtype=pl.Int64),
         sheet=pl.lit(sheet, dtype=pl.String),
