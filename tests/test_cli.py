@@ -60,6 +60,10 @@ def demo(tmp_path_factory):
     return root, proc
 
 
+def sample_files(root: Path) -> list[Path]:
+    return sorted(p for p in (root / "samples").rglob("*") if p.suffix in (".csv", ".xlsx", ".vcf", ".xml"))
+
+
 def read_csv(path: Path) -> list[dict]:
     with open(path, encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
@@ -85,8 +89,8 @@ def test_row_accounting_file_workspace_crosswalk(demo):
     per_file: dict[str, list[int]] = {}
     for r in crosswalk:
         per_file.setdefault(r["source_file"], []).append(int(r["source_row"]))
-    files = sorted(p for p in (root / "samples").rglob("*") if p.suffix in (".csv", ".xlsx", ".vcf", ".xml"))
-    assert len(files) == len(per_file) == 10
+    files = sample_files(root)
+    assert len(files) == len(per_file) >= 8  # at least one file per format the issue names
     for path in files:
         rows = per_file[str(path.relative_to(root))]
         expected = records_in_file(path)
@@ -120,7 +124,7 @@ def test_second_run_loads_nothing_and_keeps_ids(demo):
     import json
 
     summary = json.loads(proc.stdout)
-    assert summary["files_loaded"] == 0 and summary["files_skipped"] == 10
+    assert summary["files_loaded"] == 0 and summary["files_skipped"] == len(sample_files(root))
     assert (root / "out" / "crosswalk.csv").read_text(encoding="utf-8") == before
 
 
