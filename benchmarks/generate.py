@@ -2,6 +2,8 @@
 
     python benchmarks/generate.py --rows 1000000 --format csv --out benchmarks/data/contacts_1m.csv
     python benchmarks/generate.py --rows 100000 --format xlsx --out benchmarks/data/contacts_100k.xlsx
+    python benchmarks/generate.py --rows 100000 --format commerceml --out benchmarks/data/counterparties_100k.xml
+    python benchmarks/generate.py --rows 100000 --format vcard --out benchmarks/data/phone_100k.vcf
 
 The data looks like an SMB base: ФИО in several orders, phones in many
 formats (some several per cell, some stored as numbers in Excel), e-mails with
@@ -93,10 +95,77 @@ def write_xlsx(path: Path, rows: int, seed: int) -> None:
     wb.save(path)
 
 
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def write_commerceml(path: Path, rows: int, seed: int) -> None:
+    """A 1C export: `rows` counterparties (70% companies with one contact person each)."""
+    rng = random.Random(seed)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write('<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы="2.08">\n<Контрагенты>\n')
+        for i in range(rows):
+            name, company, title, tel, mobile, email, city, birthday, *_ = person(rng)
+            contacts = "".join(
+                f"<Контакт><Тип>{kind}</Тип><Значение>{_xml(value)}</Значение></Контакт>"
+                for kind, value in (("Телефон рабочий", tel), ("Телефон мобильный", mobile), ("Почта", email)) if value
+            )
+            if rng.random() < 0.7:
+                core = rng.choice(COMPANY)
+                fh.write(
+                    f"<Контрагент><Ид>{i}</Ид><Наименование>{_xml(core)} ООО</Наименование>"
+                    f"<ОфициальноеНаименование>ООО «{_xml(core)}»</ОфициальноеНаименование>"
+                    f"<ИНН>{rng.randrange(10**9, 10**10)}</ИНН><КПП>{rng.randrange(10**8, 10**9)}</КПП>"
+                    f"<ЮридическийАдрес><Представление>{city}, ул. Ленина, д. {i % 200}</Представление></ЮридическийАдрес>"
+                    f"<Контакты><Контакт><Тип>Телефон рабочий</Тип><Значение>{phone(rng)}</Значение></Контакт></Контакты>"
+                    f"<Представители><Представитель><Ид>p{i}</Ид><Наименование>{_xml(name)}</Наименование>"
+                    f"<Контакты>{contacts}</Контакты><Отношение>Контактное лицо</Отношение></Представитель></Представители>"
+                    "<Роль>Покупатель</Роль></Контрагент>\n"
+                )
+            else:
+                fh.write(
+                    f"<Контрагент><Ид>{i}</Ид><Наименование>{_xml(name)}</Наименование>"
+                    f"<ПолноеНаименование>{_xml(name)}</ПолноеНаименование><Контакты>{contacts}</Контакты>"
+                    "<Роль>Покупатель</Роль></Контрагент>\n"
+                )
+        fh.write("</Контрагенты>\n</КоммерческаяИнформация>\n")
+
+
+def _qp(text: str) -> str:
+    return "".join(f"={b:02X}" for b in text.encode("utf-8"))
+
+
+def write_vcard(path: Path, rows: int, seed: int) -> None:
+    """A phone's address book: Android-style 2.1 cards with quoted-printable Cyrillic, some with a photo."""
+    rng = random.Random(seed)
+    photo = "/9j/4AAQSkZJRgABAQAAAQABAAD" + "A" * 3000
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        for _ in range(rows):
+            name, company, title, tel, mobile, email, *_ = person(rng)
+            parts = name.split()
+            lines = ["BEGIN:VCARD", "VERSION:2.1",
+                     f"N;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:{_qp(parts[0])};{_qp(' '.join(parts[1:]))};;;",
+                     f"FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:{_qp(name)}"]
+            if tel:
+                lines.append(f"TEL;CELL:{tel.split(',')[0]}")
+            if mobile:
+                lines.append(f"TEL;WORK:{mobile}")
+            if email:
+                lines.append(f"EMAIL;HOME:{email}")
+            if company:
+                lines.append(f"ORG;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:{_qp(company)}")
+            if rng.random() < 0.05:
+                lines.append("PHOTO;ENCODING=BASE64;JPEG:" + photo[:70])
+                lines.extend(" " + photo[i:i + 72] for i in range(70, len(photo), 72))
+                lines.append("")
+            lines.append("END:VCARD")
+            fh.write("\r\n".join(lines) + "\r\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, required=True)
-    parser.add_argument("--format", choices=["csv", "xlsx"], required=True)
+    parser.add_argument("--format", choices=["csv", "xlsx", "commerceml", "vcard"], required=True)
     parser.add_argument("--encoding", default="utf-8", help="for csv: utf-8 or cp1251")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, required=True)
@@ -104,8 +173,12 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.format == "csv":
         write_csv(args.out, args.rows, args.seed, args.encoding)
-    else:
+    elif args.format == "xlsx":
         write_xlsx(args.out, args.rows, args.seed)
+    elif args.format == "commerceml":
+        write_commerceml(args.out, args.rows, args.seed)
+    else:
+        write_vcard(args.out, args.rows, args.seed)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
 
 
