@@ -12,8 +12,10 @@ from crmtool.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-SHARED_SAMPLES = ROOT.parent / "shared" / "samples"
 DATA = Path(__file__).resolve().parent / "data"
+# Real files from public projects (../shared/samples, copied with their licences so a clean
+# clone tests against them wherever it is checked out).
+SHARED_SAMPLES = DATA / "shared"
 
 
 @pytest.fixture
