@@ -68,13 +68,27 @@ def person(rng: random.Random) -> list[object]:
             birthday, rng.choice(["Иванова А.С.", "Петров П.П.", ""]), note]
 
 
-def write_csv(path: Path, rows: int, seed: int, encoding: str) -> None:
+def inn10(rng: random.Random) -> str:
+    """A 10-digit ИНН: checksum-valid 9 times in 10, a typo otherwise."""
+    digits = [rng.randrange(10) for _ in range(9)]
+    digits[0] = rng.randrange(1, 10)
+    check = sum(w * d for w, d in zip([2, 4, 10, 3, 5, 9, 4, 6, 8], digits)) % 11 % 10
+    if rng.random() < 0.1:
+        check = (check + 1) % 10
+    return "".join(map(str, digits)) + str(check)
+
+
+def write_csv(path: Path, rows: int, seed: int, encoding: str, requisites: bool = False) -> None:
     rng = random.Random(seed)
     with open(path, "w", encoding=encoding, newline="", errors="replace") as fh:
         writer = csv.writer(fh, delimiter=";", lineterminator="\r\n")
-        writer.writerow(HEADER)
+        writer.writerow(HEADER + (["ИНН", "КПП"] if requisites else []))
         for _ in range(rows):
-            writer.writerow(person(rng))
+            row = person(rng)
+            if requisites:
+                inn = inn10(rng) if row[1] and rng.random() < 0.5 else ""
+                row += [inn, f"{inn[:4]}01001" if inn else ""]
+            writer.writerow(row)
 
 
 def write_xlsx(path: Path, rows: int, seed: int) -> None:
@@ -167,12 +181,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, required=True)
     parser.add_argument("--format", choices=["csv", "xlsx", "commerceml", "vcard"], required=True)
     parser.add_argument("--encoding", default="utf-8", help="for csv: utf-8 or cp1251")
+    parser.add_argument("--requisites", action="store_true", help="for csv: add ИНН and КПП columns")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.format == "csv":
-        write_csv(args.out, args.rows, args.seed, args.encoding)
+        write_csv(args.out, args.rows, args.seed, args.encoding, args.requisites)
     elif args.format == "xlsx":
         write_xlsx(args.out, args.rows, args.seed)
     elif args.format == "commerceml":

@@ -16,6 +16,8 @@ import typer
 
 from crmtool import __version__, console
 from crmtool.commands.load import load
+from crmtool.commands.normalize import normalize
+from crmtool.commands.profile import profile
 from crmtool.commands.run import run
 from crmtool.commands.sources import sources
 from crmtool.errors import EXIT_INPUT, CrmError
@@ -46,12 +48,14 @@ def _main(
 ) -> None:
     """Move a scattered client base (Excel, Outlook, Google, vCard, 1C) into a CRM without duplicates.
 
-    Stages share one workspace file (--db): load → (normalize → match → merge) → export.
+    Stages share one workspace file (--db): load → normalize (profile) → (match → merge) → export.
     """
 
 
 app.command()(load)
 app.command()(sources)
+app.command()(normalize)
+app.command()(profile)
 app.command()(run)
 
 

@@ -29,3 +29,7 @@ Encoding = Annotated[
     Optional[str],
     typer.Option("--encoding", help="Text encoding of the files (default: detected, e.g. utf-8, cp1251, koi8-r)."),
 ]
+Region = Annotated[
+    str,
+    typer.Option("--region", help="Default country for phone numbers written without a country code (ISO code)."),
+]

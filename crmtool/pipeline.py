@@ -13,6 +13,8 @@ from typing import Sequence
 from crmtool import console
 from crmtool.export.csv_files import write_outputs
 from crmtool.match.exact import group_exact
+from crmtool.normalize.profile import mark_normalized
+from crmtool.normalize.runner import NormalizeSummary, normalize_workspace
 from crmtool.sources.base import ReadOptions
 from crmtool.sources.loader import FileOutcome, discover, load_file
 from crmtool.sources.mapping_file import MappingFile
@@ -81,6 +83,7 @@ def load_paths(
 @dataclass
 class RunSummary:
     load: LoadSummary
+    normalized: NormalizeSummary
     clusters: dict[str, int]
     outputs: dict[str, int]
     out_dir: Path
@@ -95,9 +98,14 @@ def run_pipeline(
     options: ReadOptions | None = None,
     run_id: int | None = None,
     on_outcome=None,
+    default_region: str = "RU",
 ) -> RunSummary:
-    """Load → group → write contacts.csv, companies.csv and crosswalk.csv."""
+    """Load → normalize → group → write contacts.csv, companies.csv and crosswalk.csv."""
     loaded = load_paths(ws, sources, mapping=mapping, options=options, run_id=run_id, on_outcome=on_outcome)
+    with console.progress_bar() as bar:
+        task = bar.add_task("normalizing", total=None)
+        normalized = normalize_workspace(ws, default_region, stage=lambda s: bar.update(task, description=s))
+    mark_normalized(ws, default_region)
     clusters = group_exact(ws)
     outputs = write_outputs(ws, out_dir)
-    return RunSummary(loaded, clusters, outputs, out_dir)
+    return RunSummary(loaded, normalized, clusters, outputs, out_dir)

@@ -110,8 +110,50 @@ CREATE TABLE clusters (
 );
 """
 
+# v3: the normalize stage. `normalized` holds one row per record: display values,
+# match keys and a status per one-value field. `field_checks` keeps every value
+# that was not `ok` (fixed, suggested, invalid) with its original beside it;
+# `field_stats` counts every status per source and field, `ok` and `missing`
+# included, so `crmtool profile` needs no pass over the records.
+_V3 = """
+CREATE TABLE normalized (
+    record_id BIGINT PRIMARY KEY,
+    source_id INTEGER NOT NULL,
+    entity_hint VARCHAR NOT NULL,
+    last_name VARCHAR, first_name VARCHAR, middle_name VARCHAR,
+    first_initial VARCHAR, middle_initial VARCHAR, gender VARCHAR,
+    name_status VARCHAR, name_reason VARCHAR,
+    last_key VARCHAR, first_key VARCHAR, middle_key VARCHAR,
+    first_keys VARCHAR[], translit_keys VARCHAR[], skeleton VARCHAR,
+    phones VARCHAR[], phone_exts VARCHAR[], phone_types VARCHAR[], phone_kinds VARCHAR[],
+    emails VARCHAR[], email_keys VARCHAR[], email_classes VARCHAR[], email_kinds VARCHAR[],
+    company VARCHAR, company_core VARCHAR, company_key VARCHAR, opf VARCHAR, opf_full VARCHAR,
+    company_is_person BOOLEAN, company_status VARCHAR, company_reason VARCHAR,
+    inn VARCHAR, inn_kind VARCHAR, inn_status VARCHAR,
+    kpp VARCHAR, kpp_status VARCHAR,
+    ogrn VARCHAR, ogrn_kind VARCHAR, ogrn_status VARCHAR
+);
+CREATE TABLE field_checks (
+    record_id BIGINT NOT NULL,
+    field VARCHAR NOT NULL,
+    position INTEGER NOT NULL,
+    original VARCHAR,
+    value VARCHAR,
+    status VARCHAR NOT NULL,
+    reason VARCHAR,
+    suggestion VARCHAR
+);
+CREATE TABLE field_stats (
+    source_id INTEGER NOT NULL,
+    field VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    reason VARCHAR,
+    n BIGINT NOT NULL
+);
+"""
+
 # Forward migrations: MIGRATIONS[i] takes the schema from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2]
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _LOCK_HINT = re.compile(r"(Could not set lock|Conflicting lock)", re.I)

@@ -12,7 +12,7 @@ from crmtool import console
 from crmtool.commands.load import print_outcome, report_load
 from crmtool.config import RunConfig, load_config
 from crmtool.errors import EXIT_INPUT, EXIT_OK, CrmError
-from crmtool.options import Json, Mapping, Quiet
+from crmtool.options import Json, Mapping, Quiet, Region
 from crmtool.pipeline import run_pipeline
 from crmtool.sources.mapping_file import load_mapping
 from crmtool.workspace import DEFAULT_DB, Workspace, journaled
@@ -29,10 +29,11 @@ def run(
     out: Annotated[Optional[Path], typer.Option("--out", help="Output folder [default: out].")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="crmtool.toml with a [run] table.", dir_okay=False)] = None,
     mapping: Mapping = None,
+    region: Region = "RU",
     quiet: Quiet = False,
     as_json: Json = False,
 ) -> None:
-    """Load the sources, group duplicates, and write contacts.csv, companies.csv and crosswalk.csv.
+    """Load the sources, normalize, group duplicates, and write contacts.csv, companies.csv and crosswalk.csv.
 
     Exit code 2 if any source file could not be read (the others are still
     processed and the outputs written).
@@ -49,9 +50,10 @@ def run(
     args = {"sources": [str(s) for s in chosen], "out": str(out_dir), "db": str(db_path)}
     with Workspace.open(db_path) as ws, journaled(ws, "run", args) as counts:
         summary = run_pipeline(
-            ws, chosen, out_dir, mapping=mapping_file, run_id=counts["run_id"], on_outcome=print_outcome
+            ws, chosen, out_dir, mapping=mapping_file, run_id=counts["run_id"], on_outcome=print_outcome,
+            default_region=region.upper(),
         )
-        counts.update(summary.load.counts(), **summary.clusters, outputs=summary.outputs)
+        counts.update(summary.load.counts(), **summary.normalized.counts(), **summary.clusters, outputs=summary.outputs)
     if as_json:
         console.out.print_json(json.dumps({**counts, "out": str(out_dir), "files": [o.as_dict() for o in summary.load.outcomes]},
                                           ensure_ascii=False, default=str))

@@ -2,8 +2,10 @@
 
 Column order follows DESIGN.md's CLI contract. Until the merge stage lands,
 a cluster's value for a one-value field is its earliest member's non-empty
-value, and phones/e-mails are every distinct value its members gave, as
-written (normalization to E.164 comes with the normalize stage).
+value, and phones/e-mails are every distinct valid value its members gave,
+normalized (E.164, e-mails cleaned). Names, company names and requisites
+come from `normalized`; values that failed validation are not exported but
+stay in the workspace (`field_checks`, `crmtool profile`).
 """
 
 from __future__ import annotations
@@ -18,19 +20,25 @@ def _first(field: str) -> str:
 
 
 def _joined(field: str, source: str | None = None) -> str:
-    """Every distinct value of a list field over the cluster, `; `-joined; empty → null."""
-    return f"nullif(array_to_string(list_sort(list_distinct(flatten(list({source or field})))), '; '), '') AS {field}"
+    """Every distinct value of a list field over the cluster in the order members gave them, `; `-joined."""
+    values = f"flatten(list({source or field} ORDER BY record_id))"
+    first_seen = f"list_filter({values}, lambda v, i: list_position({values}, v) = i)"
+    return f"nullif(array_to_string({first_seen}, '; '), '') AS {field}"
 
 
 _CONTACTS = f"""
 WITH m AS (
-    SELECT c.cluster_id, r.* FROM clusters c JOIN records r USING (record_id) WHERE c.entity = 'contact'
+    SELECT c.cluster_id, r.record_id, r.job_title, r.city, r.owner, r.department, r.full_name, r.birthday,
+           r.address, n.last_name, n.first_name, n.middle_name,
+           CASE WHEN n.gender IN ('М', 'Ж') THEN n.gender END AS gender, n.phones, n.emails
+    FROM clusters c JOIN records r USING (record_id) JOIN normalized n USING (record_id)
+    WHERE c.entity = 'contact'
 ), links AS (
     SELECT k.cluster_id, list_sort(list_distinct(list(co.cluster_id))) AS ids,
-           list_distinct(list(r.company ORDER BY r.record_id)) AS names
+           list_distinct(list(n.company ORDER BY n.record_id)) AS names
     FROM clusters k
     JOIN clusters co ON co.record_id = k.record_id AND co.entity = 'company'
-    JOIN records r ON r.record_id = k.record_id
+    JOIN normalized n ON n.record_id = k.record_id
     WHERE k.entity = 'contact'
     GROUP BY k.cluster_id
 )
@@ -49,16 +57,17 @@ ORDER BY m.cluster_id
 
 _COMPANIES = f"""
 WITH m AS (
-    SELECT c.cluster_id, r.*,
+    SELECT c.cluster_id, r.record_id, r.city, r.website, n.company, n.opf, n.inn, n.kpp, n.ogrn,
            -- a person-at-company record's phones and e-mails are the person's, not the company's
-           CASE WHEN r.entity_hint = 'company' THEN r.phones ELSE []::VARCHAR[] END AS own_phones,
-           CASE WHEN r.entity_hint = 'company' THEN r.emails ELSE []::VARCHAR[] END AS own_emails,
+           CASE WHEN r.entity_hint = 'company' THEN n.phones ELSE []::VARCHAR[] END AS own_phones,
+           CASE WHEN r.entity_hint = 'company' THEN n.emails ELSE []::VARCHAR[] END AS own_emails,
            CASE WHEN r.entity_hint = 'company' THEN r.address END AS own_address
-    FROM clusters c JOIN records r USING (record_id) WHERE c.entity = 'company'
+    FROM clusters c JOIN records r USING (record_id) JOIN normalized n USING (record_id)
+    WHERE c.entity = 'company'
 )
 SELECT cluster_id AS golden_id,
        arg_min(company, record_id) FILTER (WHERE company IS NOT NULL) AS name,
-       NULL::VARCHAR AS opf,
+       arg_min(opf, record_id) FILTER (WHERE company IS NOT NULL AND opf IS NOT NULL) AS opf,
        {_first('inn')}, {_first('kpp')}, {_first('ogrn')},
        {_joined('phones', 'own_phones')}, {_joined('emails', 'own_emails')},
        {_first('city')},

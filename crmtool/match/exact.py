@@ -1,8 +1,8 @@
 """Interim grouping so `crmtool run` works end to end before real matching exists.
 
-Contacts that share an identical phone digit string or lower-cased e-mail are
-one cluster; companies that share an ИНН or the same name once quotes and
-legal forms are set aside are one cluster. It chains freely (a switchboard
+Contacts that share a valid E.164 phone or an e-mail match key are one
+cluster; companies that share a valid ИНН or a name key (legal form and quotes
+set aside) are one cluster; all from the `normalized` table. It chains freely (a switchboard
 number joins everyone who gives it) — the matching stage replaces this with
 blocking, scoring and safe clustering.
 """
@@ -17,31 +17,17 @@ CONTACT_HINTS = ("person", "person_at_company", "unknown")
 COMPANY_HINTS = ("company", "person_at_company")
 
 _CONTACT_KEYS = f"""
-SELECT record_id, 'p:' || d AS key FROM (
-    SELECT record_id, regexp_replace(unnest(phones), '[^0-9]', '', 'g') AS d
-    FROM records WHERE entity_hint IN {CONTACT_HINTS}
-) WHERE length(d) >= 7
+SELECT record_id, 'p:' || unnest(phones) AS key FROM normalized WHERE entity_hint IN {CONTACT_HINTS}
 UNION ALL
-SELECT record_id, 'e:' || e FROM (
-    SELECT record_id, lower(trim(unnest(emails))) AS e
-    FROM records WHERE entity_hint IN {CONTACT_HINTS}
-) WHERE e LIKE '%_@_%'
+SELECT record_id, 'e:' || unnest(email_keys) FROM normalized WHERE entity_hint IN {CONTACT_HINTS}
 """
 
-_LEGAL_FORMS = "ооо|оао|зао|пао|ао|ип|llc|ltd|inc|общество с ограниченной ответственностью|акционерное общество"
 _COMPANY_KEYS = f"""
-SELECT record_id, 'i:' || inn AS key FROM (
-    SELECT record_id, regexp_replace(inn, '[^0-9]', '', 'g') AS inn
-    FROM records WHERE entity_hint IN {COMPANY_HINTS}
-) WHERE length(inn) IN (10, 12)
+SELECT record_id, 'i:' || inn AS key FROM normalized
+WHERE entity_hint IN {COMPANY_HINTS} AND inn IS NOT NULL
 UNION ALL
-SELECT record_id, 'n:' || k FROM (
-    SELECT record_id, trim(regexp_replace(regexp_replace(
-        regexp_replace(lower(replace(company, 'ё', 'е')), '[«»"“”„''`]', ' ', 'g'),
-        '(^|[^а-яa-z0-9])({_LEGAL_FORMS})([^а-яa-z0-9]|$)', ' ', 'g'),
-        '[^а-яa-z0-9]+', ' ', 'g')) AS k
-    FROM records WHERE entity_hint IN {COMPANY_HINTS} AND company IS NOT NULL
-) WHERE k <> ''
+SELECT record_id, 'n:' || company_key FROM normalized
+WHERE entity_hint IN {COMPANY_HINTS} AND company_key IS NOT NULL AND company_key <> ''
 """
 
 
