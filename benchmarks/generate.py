@@ -32,6 +32,45 @@ HEADER = ["ФИО", "Компания", "Должность", "Телефон", 
           "Ответственный", "Комментарий"]
 
 
+# A real base of a million clients has hundreds of thousands of distinct ФИО and
+# company names: build them from stems so the per-distinct-value work is measured
+# at that scale, not on a few hundred names.
+STEMS = ["Иван", "Петр", "Сидор", "Кузнец", "Смирн", "Поп", "Васильч", "Федот", "Мороз", "Волк", "Алексе",
+         "Лебед", "Семён", "Егор", "Павл", "Козл", "Степан", "Николаш", "Орл", "Андре", "Соколь", "Медвед",
+         "Зайц", "Белк", "Голуб", "Ворон", "Сорок", "Журавл", "Гус", "Утк", "Комар", "Жук", "Пчел", "Ос",
+         "Бобр", "Барсук", "Лис", "Ёж", "Крот", "Щук", "Окун", "Карп", "Сом", "Лещ", "Ерш", "Пескар", "Глух",
+         "Тетер", "Рябч", "Снегир", "Чиж", "Щегл", "Дрозд", "Скворц", "Клёст", "Филин", "Сыч", "Ястреб",
+         "Сокол", "Кречет", "Беркут", "Орлан", "Грач", "Галк", "Стриж", "Ласточк", "Кукушк", "Дятл", "Иволг"]
+ENDINGS_M = ["ов", "ев", "ин", "ский", "енко", "юк", "ович", "ых", "ицкий", "анов"]
+FIRST_M += ["Олег", "Виктор", "Юрий", "Константин", "Павел", "Роман", "Артём", "Максим", "Кирилл", "Егор",
+            "Станислав", "Вячеслав", "Григорий", "Борис", "Леонид", "Тимур", "Руслан", "Ильдар", "Фёдор", "Антон"]
+FIRST_F += ["Валентина", "Галина", "Людмила", "Надежда", "Вера", "Любовь", "Ксения", "Дарья", "Алина", "Полина",
+            "Софья", "Виктория", "Александра", "Евгения", "Маргарита", "Лариса", "Зоя", "Нина", "Алла", "Диана"]
+MIDDLE_M += [f"{n}ович" for n in ("Олег", "Виктор", "Роман", "Максим", "Кирилл", "Антон", "Павл", "Борис", "Фёдор")]
+MIDDLE_F += [f"{n}овна" for n in ("Олег", "Виктор", "Роман", "Максим", "Кирилл", "Антон", "Павл", "Борис", "Фёдор")]
+CORE_WORDS = ["Строй", "Торг", "Снаб", "Сервис", "Техно", "Инвест", "Альфа", "Бета", "Гамма", "Вектор", "Ромашк",
+              "Лютик", "Меридиан", "Горизонт", "Север", "Юг", "Восток", "Запад", "Урал", "Волга", "Нева", "Дон"]
+
+
+def surname(rng: random.Random, female: bool) -> str:
+    name = rng.choice(STEMS) + rng.choice(ENDINGS_M)
+    if female and name.endswith(("ов", "ев", "ин", "ан")):
+        name += "а"
+    elif female and name.endswith("ий"):
+        name = name[:-2] + "ая"
+    if rng.random() < 0.03:  # a typo
+        i = rng.randrange(1, len(name))
+        name = name[:i] + rng.choice("аеиоуя") + name[i + 1:]
+    return name
+
+
+def company_name(rng: random.Random) -> str:
+    core = rng.choice(CORE_WORDS) + rng.choice(["", "-", " "]).join(["", rng.choice(CORE_WORDS).lower()])
+    if rng.random() < 0.5:
+        core += f" {rng.randrange(1, 999)}"
+    return rng.choice(FORMS).format(core)
+
+
 def phone(rng: random.Random) -> str:
     n = f"9{rng.randrange(10**9):09d}"
     shape = rng.randrange(6)
@@ -50,12 +89,12 @@ def phone(rng: random.Random) -> str:
 
 def person(rng: random.Random) -> list[object]:
     female = rng.random() < 0.5
-    last = rng.choice(LAST) + ("а" if female else "")
+    last = surname(rng, female)
     first = rng.choice(FIRST_F if female else FIRST_M)
     middle = rng.choice(MIDDLE_F if female else MIDDLE_M)
     order = rng.randrange(4)
     name = [f"{last} {first} {middle}", f"{first} {last}", f"{last} {first[0]}.{middle[0]}.", f"{last.upper()} {first.upper()}"][order]
-    company = rng.choice(FORMS).format(rng.choice(COMPANY)) if rng.random() < 0.6 else ""
+    company = company_name(rng) if rng.random() < 0.6 else ""
     phones = phone(rng) if rng.random() < 0.9 else ""
     if rng.random() < 0.05:
         phones += ", " + phone(rng)

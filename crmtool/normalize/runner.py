@@ -85,30 +85,47 @@ def normalize_frame(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(normalized, field_checks, field_stats) for a frame shaped like the `records` table."""
     ids = records.select("record_id", "source_id", "entity_hint")
+    stats: list[pl.DataFrame] = [_no_list_values(records)]
+    kept: list[pl.DataFrame] = []
+
+    def absorb(checks: pl.DataFrame) -> None:
+        """Count every check now and keep only the ones worth a row: the full frames
+        (several rows per record) never pile up together."""
+        checks = checks.with_columns(status=_format_only_is_ok())
+        stats.append(_stats(checks))
+        kept.append(
+            checks.filter(pl.col("status").is_in(["fixed", "suggested", "invalid"]))
+            .select([pl.col(k).cast(t) for k, t in CHECK_COLUMNS.items()])
+        )
+
     stage("names")
-    names, name_checks = _names(records)
+    names, checks = _names(records)
+    absorb(checks)
     stage("phones")
-    phones, phone_checks = _listed(records, "phones", "phone_kinds", "phone", _phone_values(default_region))
+    phones, checks = _listed(records, "phones", "phone_kinds", "phone", _phone_values(default_region))
+    absorb(checks)
     stage("e-mails")
-    emails, email_checks = _listed(records, "emails", "email_kinds", "email", _email_values)
+    emails, checks = _listed(records, "emails", "email_kinds", "email", _email_values)
+    absorb(checks)
     stage("companies")
-    company, company_checks = _company(records)
+    company, checks = _company(records)
+    absorb(checks)
     stage("requisites")
-    requisites, requisite_checks = _requisites(records)
+    requisites, checks = _requisites(records)
+    absorb(checks)
+    del checks
     normalized = pl.concat([ids, names, company, requisites], how="horizontal")
+    del names, company, requisites
     normalized = normalized.join(phones, on="record_id", how="left").join(emails, on="record_id", how="left")
     empty = pl.lit([], dtype=STR_LIST)
     normalized = normalized.with_columns(
         [pl.col(c).fill_null(empty) for c in ("phones", "phone_exts", "phone_types", "phone_kinds",
                                               "emails", "email_keys", "email_classes", "email_kinds")]
     )
-    checks = pl.concat(
-        [c.select([pl.col(k).cast(t) for k, t in CHECK_COLUMNS.items()])
-         for c in (name_checks, phone_checks, email_checks, company_checks, requisite_checks)]
+    field_stats = pl.concat(stats).group_by("source_id", "field", "status", "reason").agg(pl.col("n").sum()).sort(
+        "source_id", "field", "status", "reason", nulls_last=True
     )
-    checks = checks.with_columns(status=_format_only_is_ok())
-    stats = _stats(records, checks)
-    return normalized, checks.filter(pl.col("status").is_in(["fixed", "suggested", "invalid"])), stats
+    return normalized, pl.concat(kept), field_stats
 
 
 # --- names -----------------------------------------------------------------------
@@ -135,6 +152,7 @@ def _names(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     ).to_series()
     checks = pl.DataFrame({
         "record_id": records["record_id"],
+        "source_id": records["source_id"],
         "field": pl.repeat("name", records.height, eager=True),
         "position": pl.repeat(0, records.height, eager=True, dtype=pl.Int32),
         "original": original,
@@ -152,7 +170,7 @@ def _names(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 def _exploded(records: pl.DataFrame, values: str, kinds: str) -> pl.DataFrame:
     """One row per list element: record_id, position in the list, value, its kind."""
     return (
-        records.select("record_id", values, kinds)
+        records.select("record_id", "source_id", values, kinds)
         .with_columns(position=pl.int_ranges(pl.col(values).list.len(), dtype=pl.Int32))
         .explode([values, kinds, "position"])
         .drop_nulls(values)
@@ -194,7 +212,7 @@ def _listed(
     # position in field_checks: the element's place in the source list * 100 + the part found in it.
     joined = joined.with_columns(pos=(pl.col("position") * 100 + pl.col("part")).cast(pl.Int32))
     checks = joined.select(
-        "record_id", pl.lit(field).alias("field"), pl.col("pos").alias("position"),
+        "record_id", "source_id", pl.lit(field).alias("field"), pl.col("pos").alias("position"),
         pl.col("original"), "value_n", "status", "reason", "suggestion",
     ).rename({"value_n": "value"})
     valid = (
@@ -251,6 +269,7 @@ def _scalar_checks(records: pl.DataFrame, field: str, original: pl.Series, value
     n = records.height
     return pl.DataFrame({
         "record_id": records["record_id"],
+        "source_id": records["source_id"],
         "field": pl.repeat(field, n, eager=True),
         "position": pl.repeat(0, n, eager=True, dtype=pl.Int32),
         "original": original,
@@ -273,22 +292,25 @@ def _format_only_is_ok() -> pl.Expr:
 # --- statistics ------------------------------------------------------------------------
 
 
-def _stats(records: pl.DataFrame, checks: pl.DataFrame) -> pl.DataFrame:
-    """Counts per source, field, status and reason. For list fields a record with no value at all
-    counts once as `missing`; each value it has counts under its own status."""
-    sources = records.select("record_id", "source_id")
-    values = checks.join(sources, on="record_id").filter(
-        ~((pl.col("field").is_in(["phone", "email"])) & (pl.col("status") == "missing"))
+def _stats(checks: pl.DataFrame) -> pl.DataFrame:
+    """Counts per source, field, status and reason. A list field's missing values are
+    counted per record instead (`_no_list_values`), once, whatever the list held."""
+    return (
+        checks.filter(~(pl.col("field").is_in(["phone", "email"]) & (pl.col("status") == "missing")))
+        .group_by("source_id", "field", "status", "reason")
+        .agg(pl.len().cast(pl.Int64).alias("n"))
     )
-    no_list = []
+
+
+def _no_list_values(records: pl.DataFrame) -> pl.DataFrame:
+    """Records with no phone (no e-mail) at all: `missing` once per record."""
+    parts = []
     for field, column in (("phone", "phones"), ("email", "emails")):
-        no_list.append(
-            records.filter(pl.col(column).list.len().fill_null(0) == 0).select(
-                "source_id", pl.lit(field).alias("field"), pl.lit("missing").alias("status"),
-                pl.lit(None, dtype=pl.String).alias("reason"),
-            )
+        parts.append(
+            records.filter(pl.col(column).list.len().fill_null(0) == 0)
+            .group_by("source_id")
+            .agg(pl.len().cast(pl.Int64).alias("n"))
+            .select("source_id", pl.lit(field).alias("field"), pl.lit("missing").alias("status"),
+                    pl.lit(None, dtype=pl.String).alias("reason"), "n")
         )
-    rows = pl.concat([values.select("source_id", "field", "status", "reason"), *no_list])
-    return rows.group_by("source_id", "field", "status", "reason").agg(pl.len().cast(pl.Int64).alias("n")).sort(
-        "source_id", "field", "status", "reason", nulls_last=True
-    )
+    return pl.concat(parts)
