@@ -127,6 +127,7 @@ CREATE TABLE normalized (
     first_keys VARCHAR[], translit_keys VARCHAR[], skeleton VARCHAR,
     phones VARCHAR[], phone_exts VARCHAR[], phone_types VARCHAR[], phone_kinds VARCHAR[],
     emails VARCHAR[], email_keys VARCHAR[], email_classes VARCHAR[], email_kinds VARCHAR[],
+    corporate_domains VARCHAR[],
     company VARCHAR, company_core VARCHAR, company_key VARCHAR, opf VARCHAR, opf_full VARCHAR,
     company_is_person BOOLEAN, company_status VARCHAR, company_reason VARCHAR,
     inn VARCHAR, inn_kind VARCHAR, inn_status VARCHAR,

@@ -133,3 +133,12 @@ def test_normalize_cli_reports_counts(tmp_path, cli):
     counts = result.json()
     assert counts["records_normalized"] == 20
     assert counts["values_ok"] + counts.get("values_fixed", 0) > 0
+
+
+def test_corporate_domains_hint_at_the_company(ws):
+    rows = ws.fetch_dicts(
+        "SELECT emails, corporate_domains FROM normalized WHERE list_contains(emails, 'info@romashka-msk.ru')"
+    )
+    assert rows and all(r["corporate_domains"] == ["romashka-msk.ru"] for r in rows)
+    private = ws.fetch_dicts("SELECT corporate_domains FROM normalized WHERE list_contains(emails, 'ivanov@mail.ru')")
+    assert private and all(r["corporate_domains"] == [] for r in private)

@@ -59,6 +59,12 @@ def run(
                                           ensure_ascii=False, default=str))
     else:
         report_load(summary.load, False)
+        n = summary.normalized.counts()
+        console.info(
+            f"normalized {n['records_normalized']:,} records: "
+            + ", ".join(f"{n.get('values_' + s, 0):,} {s}" for s in ("fixed", "suggested", "invalid"))
+            + " values (`crmtool profile` for details)"
+        )
         c = summary.outputs
         console.info(
             f"wrote {out_dir}/: contacts.csv ({c['contacts.csv']}), companies.csv ({c['companies.csv']}), "

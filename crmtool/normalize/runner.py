@@ -14,6 +14,7 @@ from typing import Callable
 import polars as pl
 
 from crmtool.normalize.companies import normalize_companies
+from crmtool.normalize.emails import data as email_data
 from crmtool.normalize.emails import normalize_emails
 from crmtool.normalize.names import normalize_names
 from crmtool.normalize.phones import normalize_phones
@@ -120,7 +121,8 @@ def normalize_frame(
     empty = pl.lit([], dtype=STR_LIST)
     normalized = normalized.with_columns(
         [pl.col(c).fill_null(empty) for c in ("phones", "phone_exts", "phone_types", "phone_kinds",
-                                              "emails", "email_keys", "email_classes", "email_kinds")]
+                                              "emails", "email_keys", "email_classes", "email_kinds",
+                                              "corporate_domains")]
     )
     field_stats = pl.concat(stats).group_by("source_id", "field", "status", "reason").agg(pl.col("n").sum()).sort(
         "source_id", "field", "status", "reason", nulls_last=True
@@ -193,8 +195,16 @@ def _email_values(values: pl.Series) -> pl.DataFrame:
     out = normalize_emails(values)
     return out.select(
         "index", "part", "original", pl.col("email").alias("value"), "status", "reason", "suggestion",
-        "key", pl.lit(None, dtype=pl.String).alias("ext"), pl.col("kind").alias("type"),
+        "key", pl.lit(None, dtype=pl.String).alias("ext"), pl.col("kind").alias("type"), "domain",
+        # info@ at a free provider is a role address but says nothing about a company
+        pl.col("domain").is_in(list(_public_domains())).fill_null(False).alias("free"),
     )
+
+
+def _public_domains() -> frozenset[str]:
+    """Mail providers anyone can sign up at: their domains say nothing about an employer."""
+    d = email_data()
+    return d.free | d.real | d.disposable
 
 
 def _listed(
@@ -226,7 +236,10 @@ def _listed(
         *(
             [pl.col("ext").alias("phone_exts"), pl.col("type").alias("phone_types"), pl.col("kind").alias("phone_kinds")]
             if field == "phone"
-            else [pl.col("key").alias("email_keys"), pl.col("type").alias("email_classes"), pl.col("kind").alias("email_kinds")]
+            else [pl.col("key").alias("email_keys"), pl.col("type").alias("email_classes"), pl.col("kind").alias("email_kinds"),
+                  # a corporate (or role) address's domain hints at the company: romashka-msk.ru
+                  pl.col("domain").filter(pl.col("type").is_in(["corporate", "role"]) & ~pl.col("free"))
+                  .unique(maintain_order=True).alias("corporate_domains")]
         ),
     )
     if field == "phone":
