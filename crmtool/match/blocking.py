@@ -1,0 +1,133 @@
+"""Blocking: which record pairs are worth scoring at all, by named rules.
+
+Comparing every record with every other is n²; two records are compared only
+when they share a blocking key under some rule. Each rule is a SQL query that
+gives (record_id, key) for contacts from the `normalized` table; pairs are
+then formed inside each block with polars joins:
+
+- `phone`: the same E.164 number;
+- `email`: the same e-mail match key;
+- `name`: the same surname key and a first-name key (diminutives folded: a
+  record with "Саша" carries александр and александра);
+- `translit`: the same Latin form of surname + first name (Кузнецов Алексей /
+  Alexey Kuznetsov);
+- `skeleton`: the same phonetic skeleton of the surname and first initial
+  (typos: Кузнецов / Кузнецев).
+
+**Oversized keys are weak evidence, not blocks.** A switchboard number given
+by forty employees, info@ of a company, "Иванов А." in a million-row base:
+pairing everyone in such a block explodes the candidates and invites chaining.
+A key whose block holds more than `max_block` records (or, for phones and
+e-mails, more than `max_names` different surnames) generates no pairs; it is
+listed in the result's `weak_keys` with its size, for scoring to discount.
+For the `name` rule an oversized block is first split by middle initial and
+city before it is given up. So the number of candidate pairs grows with the
+number of records, not with its square.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from crmtool.workspace import Workspace
+
+CONTACT_HINTS = ("person", "person_at_company", "unknown")
+MAX_BLOCK = 40  # records sharing one key, beyond which the key only weighs as evidence
+MAX_NAMES = 4  # distinct surnames sharing one phone/e-mail: a switchboard or a family, beyond it
+
+_CONTACTS = f"entity_hint IN {CONTACT_HINTS}"
+
+# rule -> SQL giving (record_id, key, surname) for contacts
+RULES: dict[str, str] = {
+    "phone": f"SELECT record_id, unnest(phones) AS key, last_key AS surname FROM normalized WHERE {_CONTACTS}",
+    "email": f"SELECT record_id, unnest(email_keys) AS key, last_key AS surname FROM normalized WHERE {_CONTACTS}",
+    "name": f"""SELECT record_id, last_key || '|' || unnest(first_keys) AS key, last_key AS surname
+                FROM normalized WHERE {_CONTACTS} AND last_key IS NOT NULL AND len(first_keys) > 0""",
+    "translit": f"""SELECT record_id, unnest(translit_keys) AS key, last_key AS surname
+                    FROM normalized WHERE {_CONTACTS}""",
+    "skeleton": f"""SELECT record_id, skeleton || '|' || initial AS key, last_key AS surname FROM (
+                        SELECT record_id, skeleton, last_key,
+                               coalesce(first_initial, upper(left(first_name, 1))) AS initial
+                        FROM normalized WHERE {_CONTACTS}
+                    ) WHERE skeleton IS NOT NULL AND initial IS NOT NULL""",
+}
+# Rules whose keys identify a channel, not a name: a crowd of different names on one is a switchboard.
+CHANNEL_RULES = ("phone", "email")
+
+
+@dataclass
+class Blocks:
+    pairs: pl.DataFrame  # record_a < record_b, rules: list of rule names that paired them
+    weak_keys: pl.DataFrame  # rule, key, records, surnames: keys too common to block on
+    sizes: dict[str, int]  # candidate pairs per rule (before merging rules)
+
+
+def block_contacts(ws: Workspace, max_block: int = MAX_BLOCK, max_names: int = MAX_NAMES) -> Blocks:
+    """Candidate contact pairs from every rule, with the rules that found each pair."""
+    con = ws.con
+    parts, weak, sizes = [], [], {}
+    for rule, sql in RULES.items():
+        keys = con.sql(f"SELECT DISTINCT record_id, key, surname FROM ({sql}) WHERE key IS NOT NULL AND key <> ''").pl()
+        if rule == "name":
+            keys = _refine_names(con, keys, max_block)
+        usable, too_big = _split_by_size(keys, rule, max_block, max_names)
+        weak.append(too_big.with_columns(rule=pl.lit(rule)))
+        pairs = _pairs(usable)
+        sizes[rule] = pairs.height
+        parts.append(pairs.with_columns(rule=pl.lit(rule)))
+    all_pairs = (
+        pl.concat(parts)
+        .group_by("record_a", "record_b")
+        .agg(pl.col("rule").unique(maintain_order=True).alias("rules"))
+        .sort("record_a", "record_b")
+    )
+    weak_keys = pl.concat(weak).select("rule", "key", "records", "surnames").sort("rule", "records", descending=[False, True])
+    return Blocks(all_pairs, weak_keys, sizes)
+
+
+def _split_by_size(keys: pl.DataFrame, rule: str, max_block: int, max_names: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows of usable keys, one row per oversized key with its size)."""
+    size = keys.group_by("key").agg(
+        pl.col("record_id").n_unique().alias("records"), pl.col("surname").drop_nulls().n_unique().alias("surnames")
+    )
+    oversized = pl.col("records") > max_block
+    if rule in CHANNEL_RULES:
+        oversized = oversized | (pl.col("surnames") > max_names)
+    too_big = size.filter(oversized)
+    usable = keys.join(too_big.select("key"), on="key", how="anti")
+    return usable, too_big
+
+
+def _refine_names(con, keys: pl.DataFrame, max_block: int) -> pl.DataFrame:
+    """Split oversized name blocks by middle initial, then by city, before giving up on them."""
+    big = keys.group_by("key").agg(pl.len().alias("n")).filter(pl.col("n") > max_block).select("key")
+    if big.is_empty():
+        return keys
+    extra = con.sql(
+        "SELECT n.record_id, coalesce(n.middle_initial, upper(left(n.middle_name, 1))) AS mi, lower(r.city) AS city"
+        " FROM normalized n JOIN records r USING (record_id)"
+    ).pl()
+    inside = keys.join(big, on="key").join(extra, on="record_id", how="left")
+    by_middle = inside.with_columns(
+        key=pl.concat_str([pl.col("key"), pl.lit("|"), pl.col("mi").fill_null("?")])
+    )
+    still = by_middle.group_by("key").agg(pl.len().alias("n")).filter(pl.col("n") > max_block).select("key")
+    by_city = by_middle.join(still, on="key").with_columns(
+        key=pl.concat_str([pl.col("key"), pl.lit("|"), pl.col("city").fill_null("?")])
+    )
+    refined = pl.concat([by_middle.join(still, on="key", how="anti"), by_city]).select("record_id", "key", "surname")
+    return pl.concat([keys.join(big, on="key", how="anti"), refined])
+
+
+def _pairs(keys: pl.DataFrame) -> pl.DataFrame:
+    """All pairs within each block (blocks are small by now), as record_a < record_b."""
+    left = keys.select("key", pl.col("record_id").alias("record_a"))
+    right = keys.select("key", pl.col("record_id").alias("record_b"))
+    return (
+        left.join(right, on="key")
+        .filter(pl.col("record_a") < pl.col("record_b"))
+        .select("record_a", "record_b")
+        .unique()
+    )
