@@ -16,6 +16,7 @@ import typer
 
 from crmtool import __version__, console
 from crmtool.commands.load import load
+from crmtool.commands.match import match
 from crmtool.commands.normalize import normalize
 from crmtool.commands.profile import profile
 from crmtool.commands.run import run
@@ -48,7 +49,7 @@ def _main(
 ) -> None:
     """Move a scattered client base (Excel, Outlook, Google, vCard, 1C) into a CRM without duplicates.
 
-    Stages share one workspace file (--db): load → normalize (profile) → (match → merge) → export.
+    Stages share one workspace file (--db): load → normalize (profile) → match → (merge) → export.
     """
 
 
@@ -56,6 +57,7 @@ app.command()(load)
 app.command()(sources)
 app.command()(normalize)
 app.command()(profile)
+app.command()(match)
 app.command()(run)
 
 

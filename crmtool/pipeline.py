@@ -12,7 +12,7 @@ from typing import Sequence
 
 from crmtool import console
 from crmtool.export.csv_files import write_outputs
-from crmtool.match.exact import group_exact
+from crmtool.match.stage import MatchSummary, match_workspace
 from crmtool.normalize.profile import mark_normalized
 from crmtool.normalize.runner import NormalizeSummary, normalize_workspace
 from crmtool.sources.base import ReadOptions
@@ -84,7 +84,7 @@ def load_paths(
 class RunSummary:
     load: LoadSummary
     normalized: NormalizeSummary
-    clusters: dict[str, int]
+    matched: MatchSummary
     outputs: dict[str, int]
     out_dir: Path
 
@@ -100,12 +100,14 @@ def run_pipeline(
     on_outcome=None,
     default_region: str = "RU",
 ) -> RunSummary:
-    """Load → normalize → group → write contacts.csv, companies.csv and crosswalk.csv."""
+    """Load → normalize → match → write contacts.csv, companies.csv and crosswalk.csv."""
     loaded = load_paths(ws, sources, mapping=mapping, options=options, run_id=run_id, on_outcome=on_outcome)
     with console.progress_bar() as bar:
         task = bar.add_task("normalizing", total=None)
         normalized = normalize_workspace(ws, default_region, stage=lambda s: bar.update(task, description=s))
     mark_normalized(ws, default_region)
-    clusters = group_exact(ws)
+    with console.progress_bar() as bar:
+        task = bar.add_task("matching", total=None)
+        matched = match_workspace(ws, stage=lambda s: bar.update(task, description=s))
     outputs = write_outputs(ws, out_dir)
-    return RunSummary(loaded, normalized, clusters, outputs, out_dir)
+    return RunSummary(loaded, normalized, matched, outputs, out_dir)

@@ -153,8 +153,27 @@ CREATE TABLE field_stats (
 );
 """
 
+# v4: the match stage. One row per candidate pair: the blocking rules that found
+# it, its comparison levels, weight, probability and decision (auto | review |
+# reject) with the reason, so every merge can explain itself.
+_V4 = """
+CREATE TABLE pairs (
+    record_a BIGINT NOT NULL,
+    record_b BIGINT NOT NULL,
+    entity VARCHAR NOT NULL,
+    rules VARCHAR[],
+    surname TINYINT, first_name TINYINT, middle_name TINYINT, gender TINYINT,
+    phone TINYINT, email TINYINT, company TINYINT, city TINYINT,
+    surname_sim FLOAT,
+    match_weight DOUBLE,
+    match_probability DOUBLE,
+    decision VARCHAR NOT NULL,
+    reason VARCHAR
+);
+"""
+
 # Forward migrations: MIGRATIONS[i] takes the schema from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _LOCK_HINT = re.compile(r"(Could not set lock|Conflicting lock)", re.I)

@@ -33,7 +33,7 @@ def run(
     quiet: Quiet = False,
     as_json: Json = False,
 ) -> None:
-    """Load the sources, normalize, group duplicates, and write contacts.csv, companies.csv and crosswalk.csv.
+    """Load the sources, normalize, match duplicates, and write contacts.csv, companies.csv and crosswalk.csv.
 
     Exit code 2 if any source file could not be read (the others are still
     processed and the outputs written).
@@ -53,7 +53,7 @@ def run(
             ws, chosen, out_dir, mapping=mapping_file, run_id=counts["run_id"], on_outcome=print_outcome,
             default_region=region.upper(),
         )
-        counts.update(summary.load.counts(), **summary.normalized.counts(), **summary.clusters, outputs=summary.outputs)
+        counts.update(summary.load.counts(), **summary.normalized.counts(), **summary.matched.counts(), outputs=summary.outputs)
     if as_json:
         console.out.print_json(json.dumps({**counts, "out": str(out_dir), "files": [o.as_dict() for o in summary.load.outcomes]},
                                           ensure_ascii=False, default=str))
@@ -64,6 +64,11 @@ def run(
             f"normalized {n['records_normalized']:,} records: "
             + ", ".join(f"{n.get('values_' + s, 0):,} {s}" for s in ("fixed", "suggested", "invalid"))
             + " values (`crmtool profile` for details)"
+        )
+        m = summary.matched.counts()
+        console.info(
+            f"matched {m['candidate_pairs']:,} candidate pairs: {m['auto_pairs']:,} merged, "
+            f"{m['review_pairs']:,} for review, {m['rejected_pairs']:,} rejected"
         )
         c = summary.outputs
         console.info(

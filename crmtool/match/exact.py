@@ -52,22 +52,24 @@ def connected_components(nodes: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
             return labels
 
 
-def group_exact(ws: Workspace) -> dict[str, int]:
-    """Rebuild `clusters` for contacts and companies; returns cluster counts."""
+def group_exact(ws: Workspace, entities: tuple[str, ...] = ("contact", "company")) -> dict[str, int]:
+    """Rebuild `clusters` for the given entities; returns cluster counts."""
     con = ws.con
     counts = {}
     with ws.transaction():
-        con.execute("DELETE FROM clusters")
+        con.execute(f"DELETE FROM clusters WHERE entity IN {tuple(entities) + ('',)}")
         for entity, hints, keys_sql, prefix in (
             ("contact", CONTACT_HINTS, _CONTACT_KEYS, "CT"),
             ("company", COMPANY_HINTS, _COMPANY_KEYS, "CO"),
         ):
+            if entity not in entities:
+                continue
             nodes = con.sql(f"SELECT record_id FROM records WHERE entity_hint IN {hints}").pl().get_column("record_id")
             edges = con.sql(keys_sql).pl().rename({"record_id": "node"})
             labels = connected_components(nodes.alias("node"), edges)
             con.register("_labels", labels)
             try:
-                con.execute(_INSERT_CLUSTERS, [entity, prefix, entity])
+                con.execute(INSERT_CLUSTERS, [entity, prefix, entity, "exact"])
             finally:
                 con.unregister("_labels")
             counts[f"{entity}_clusters"] = ws.scalar(
@@ -79,7 +81,7 @@ def group_exact(ws: Workspace) -> dict[str, int]:
 # The cluster id is derived from its earliest member by (file content hash,
 # source_row): the same inputs give the same ids whatever order they were
 # loaded in, and a new file keeps the ids of the clusters it does not touch.
-_INSERT_CLUSTERS = """
+INSERT_CLUSTERS = """
 INSERT INTO clusters
 WITH members AS (
     SELECT l.node AS record_id, l.label, s.sha256 || ':' || r.source_row AS anchor
@@ -87,6 +89,6 @@ WITH members AS (
 ), anchors AS (
     SELECT label, min(anchor) AS anchor FROM members GROUP BY label
 )
-SELECT m.record_id, ?, ? || '-' || upper(substr(sha256(a.anchor || ':' || ?), 1, 16)), 'exact'
+SELECT m.record_id, ?, ? || '-' || upper(substr(sha256(a.anchor || ':' || ?), 1, 16)), ?
 FROM members m JOIN anchors a USING (label)
 """

@@ -1,0 +1,48 @@
+"""`crmtool match`: find duplicate contacts in the workspace and explain every decision."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from crmtool import console
+from crmtool.errors import CrmError
+from crmtool.match.stage import LOWER, UPPER, match_workspace
+from crmtool.normalize.profile import ensure_normalized
+from crmtool.options import DEFAULT_DB_PATH, Db, Json, Quiet, Region
+from crmtool.workspace import Workspace, journaled
+
+
+def match(
+    db: Db = DEFAULT_DB_PATH,
+    upper: Annotated[float, typer.Option("--upper", min=0.0, max=1.0, help="Match probability at or above which a pair is merged.")] = UPPER,
+    lower: Annotated[float, typer.Option("--lower", min=0.0, max=1.0, help="Below this a pair is a non-match; between the two, review.")] = LOWER,
+    region: Region = "RU",
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Match duplicate contacts: blocking, learned fuzzy scoring, clustering without chaining.
+
+    Every candidate pair lands in the `pairs` table with the blocking rules that
+    found it, its comparison levels, weight, probability and decision
+    (auto | review | reject) and the reason. Normalizes first if needed.
+    """
+    if lower > upper:
+        raise CrmError(f"--lower ({lower}) must not be above --upper ({upper})")
+    console.set_quiet(quiet or as_json)
+    with Workspace.open(db, create=False) as ws, journaled(ws, "match", {"upper": upper, "lower": lower}) as counts:
+        ensure_normalized(ws, region.upper())
+        with console.progress_bar() as bar:
+            task = bar.add_task("matching", total=None)
+            summary = match_workspace(ws, upper, lower, stage=lambda s: bar.update(task, description=s))
+        counts.update(summary.counts())
+    if as_json:
+        console.out.print_json(json.dumps({**counts, "model": summary.model.as_dict()}, ensure_ascii=False))
+        return
+    c = summary.counts()
+    console.info(
+        f"{c['candidate_pairs']:,} candidate pairs: {c['auto_pairs']:,} merged, {c['review_pairs']:,} for review, "
+        f"{c['rejected_pairs']:,} rejected → {c['contact_clusters']:,} contacts, {c['company_clusters']:,} companies"
+    )

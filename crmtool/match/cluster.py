@@ -1,0 +1,113 @@
+"""From scored pairs to clusters, without chaining errors.
+
+Connected components over the auto-matched pairs would let one wrong link
+(a shared home phone, a namesake) glue two people — and everyone linked to
+them — together. So:
+
+1. a pair with a hard conflict (different gender, different full patronymic)
+   is never an auto-match, whatever its score; it goes to review;
+2. connected components are taken over the remaining auto-matches
+   (vectorized, `connected_components`);
+3. a component that still holds people who cannot be the same (two genders,
+   two different full patronymics among its members) is rebuilt greedily:
+   its edges strongest first, a merge allowed only when the two sides'
+   genders and patronymics are compatible. Only such components go through
+   this Python step; they are few and small.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from crmtool.match.exact import connected_components
+
+GENDER_CONFLICT = 1  # features: gender level "conflict"
+MIDDLE_CONFLICT = 2  # features: middle_name level "different"
+
+
+def hard_conflict() -> pl.Expr:
+    """Pairs that must never be merged automatically."""
+    return (pl.col("gender") == GENDER_CONFLICT) | (pl.col("middle_name") == MIDDLE_CONFLICT)
+
+
+def decide(scored: pl.DataFrame, upper: float, lower: float) -> pl.DataFrame:
+    """decision auto | review | reject, and the reason, per pair."""
+    p = pl.col("match_probability")
+    conflict = hard_conflict()
+    return scored.with_columns(
+        decision=pl.when(conflict & (p >= lower)).then(pl.lit("review"))
+        .when(p >= upper).then(pl.lit("auto"))
+        .when(p >= lower).then(pl.lit("review"))
+        .otherwise(pl.lit("reject")),
+        reason=pl.when(conflict & (pl.col("gender") == GENDER_CONFLICT)).then(pl.lit("gender_conflict"))
+        .when(conflict).then(pl.lit("patronymic_conflict"))
+        .when(p >= upper).then(pl.lit("above_upper"))
+        .when(p >= lower).then(pl.lit("uncertain"))
+        .otherwise(pl.lit("below_lower")),
+    )
+
+
+def cluster(nodes: pl.Series, decided: pl.DataFrame, attributes: pl.DataFrame) -> pl.DataFrame:
+    """Label each node (record_id) with its cluster's smallest record_id.
+
+    `attributes`: record_id, gender (М/Ж/None), middle_key (full patronymic or None).
+    """
+    auto = decided.filter(pl.col("decision") == "auto")
+    edges = pl.concat([
+        auto.select(pl.col("record_a").alias("node"), pl.concat_str([pl.lit("e"), pl.col("record_a"), pl.lit("-"), pl.col("record_b")]).alias("key")),
+        auto.select(pl.col("record_b").alias("node"), pl.concat_str([pl.lit("e"), pl.col("record_a"), pl.lit("-"), pl.col("record_b")]).alias("key")),
+    ])
+    labels = connected_components(nodes.alias("node"), edges)
+    # Components that mix incompatible people.
+    members = labels.join(attributes.rename({"record_id": "node"}), on="node", how="left")
+    bad = members.group_by("label").agg(
+        pl.col("gender").drop_nulls().n_unique().alias("genders"),
+        pl.col("middle_key").drop_nulls().n_unique().alias("middles"),
+        pl.len().alias("size"),
+    ).filter((pl.col("genders") > 1) | (pl.col("middles") > 1))
+    if bad.is_empty():
+        return labels
+    bad_nodes = labels.join(bad.select("label"), on="label")
+    fixed = _rebuild(bad_nodes, auto, attributes)
+    return labels.join(fixed, on="node", how="left").with_columns(
+        label=pl.coalesce("new_label", "label")
+    ).drop("new_label")
+
+
+def _rebuild(bad_nodes: pl.DataFrame, auto: pl.DataFrame, attributes: pl.DataFrame) -> pl.DataFrame:
+    """Greedy union of the strongest edges first, refusing merges that would mix people."""
+    nodes = set(bad_nodes["node"].to_list())
+    attrs = {
+        r: (g, m) for r, g, m in attributes.filter(pl.col("record_id").is_in(list(nodes))).select(
+            "record_id", "gender", "middle_key").iter_rows()
+    }
+    edges = (
+        auto.filter(pl.col("record_a").is_in(list(nodes)) & pl.col("record_b").is_in(list(nodes)))
+        .sort("match_weight", descending=True)
+        .select("record_a", "record_b")
+        .iter_rows()
+    )
+    parent = {n: n for n in nodes}
+    genders = {n: {attrs.get(n, (None, None))[0]} - {None} for n in nodes}
+    middles = {n: {attrs.get(n, (None, None))[1]} - {None} for n in nodes}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        g, m = genders[ra] | genders[rb], middles[ra] | middles[rb]
+        if len(g) > 1 or len(m) > 1:
+            continue  # these two groups hold different people
+        keep, drop = (ra, rb) if ra < rb else (rb, ra)
+        parent[drop] = keep
+        genders[keep], middles[keep] = g, m
+    return pl.DataFrame(
+        {"node": list(nodes), "new_label": [find(n) for n in nodes]},
+        schema={"node": pl.Int64, "new_label": pl.Int64},
+    )

@@ -1,0 +1,163 @@
+"""Comparison levels for candidate pairs: what two contact records agree and disagree on.
+
+Every comparison maps a pair to a small integer level (Fellegi–Sunter style);
+the scorer learns how much each level weighs. Levels are ordered from strong
+agreement down; `-1` means "cannot compare" (a side has no value) and weighs
+nothing. All columns are computed over whole pair arrays: polars for equality
+and list overlaps, rapidfuzz's `cpdist` (C++, over two aligned string arrays)
+for string similarity — no Python loop per pair.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler
+
+from crmtool.workspace import Workspace
+
+NULL = -1
+
+# comparison -> level names, strongest first; the level number is the index.
+LEVELS: dict[str, tuple[str, ...]] = {
+    "surname": ("exact", "translit", "close", "similar", "different"),
+    "first_name": ("exact", "diminutive_or_translit", "initial", "different"),
+    "middle_name": ("exact", "initial", "different"),
+    "gender": ("same", "conflict"),
+    "phone": ("shared", "shared_weak", "different"),
+    "email": ("shared", "different"),
+    "company": ("same", "domain", "different"),
+    "city": ("same", "different"),
+}
+COMPARISONS = tuple(LEVELS)
+
+_COLUMNS = (
+    "record_id", "last_key", "first_key", "first_keys", "middle_key", "first_initial", "middle_initial",
+    "gender", "translit_keys", "phones", "email_keys", "company_key", "corporate_domains", "city",
+)
+_NORMALIZED = """
+SELECT n.record_id, n.last_key, n.first_key, n.first_keys, n.middle_key,
+       coalesce(n.first_initial, upper(left(n.first_name, 1))) AS first_initial,
+       coalesce(n.middle_initial, upper(left(n.middle_name, 1))) AS middle_initial,
+       CASE WHEN n.gender IN ('М', 'Ж') THEN n.gender END AS gender,
+       n.translit_keys, n.phones, n.email_keys, n.company_key, n.corporate_domains,
+       nullif(lower(replace(regexp_replace(trim(r.city), '^(г\\.?|город)\\s+|\\s+г\\.?$', ''), 'ё', 'е')), '') AS city
+FROM normalized n JOIN records r USING (record_id)
+"""
+
+# Jaro-Winkler thresholds for the surname's fuzzy levels (on ё-folded lower-case keys).
+CLOSE, SIMILAR = 0.94, 0.88
+
+
+def record_frame(ws: Workspace) -> pl.DataFrame:
+    """The normalized values comparisons need, one row per record."""
+    return ws.con.sql(_NORMALIZED).pl().select(_COLUMNS)
+
+
+def compare(pairs: pl.DataFrame, records: pl.DataFrame, weak_phones: pl.Series | None = None) -> pl.DataFrame:
+    """Add one Int8 level column per comparison (and the raw surname similarity) to `pairs`.
+
+    `pairs` has record_a, record_b; `records` comes from `record_frame`; `weak_phones`
+    are phones too widely shared to count as identifying (switchboards).
+    """
+    a = records.rename({c: f"{c}_a" for c in records.columns if c != "record_id"}).rename({"record_id": "record_a"})
+    b = records.rename({c: f"{c}_b" for c in records.columns if c != "record_id"}).rename({"record_id": "record_b"})
+    df = pairs.join(a, on="record_a", how="left").join(b, on="record_b", how="left")
+    surname_sim = process.cpdist(
+        df["last_key_a"].fill_null("").to_list(), df["last_key_b"].fill_null("").to_list(),
+        scorer=JaroWinkler.normalized_similarity, workers=-1,
+    )
+    df = df.with_columns(surname_sim=pl.Series(surname_sim, dtype=pl.Float32))
+    weak = weak_phones if weak_phones is not None else pl.Series([], dtype=pl.String)
+    levels = df.select(
+        "record_a", "record_b",
+        surname=_surname(),
+        first_name=_first_name(),
+        middle_name=_middle_name(),
+        gender=_two(pl.col("gender_a"), pl.col("gender_b")),
+        phone=_phone(weak),
+        email=_shared(pl.col("email_keys_a"), pl.col("email_keys_b")),
+        company=_company(),
+        city=_two(pl.col("city_a"), pl.col("city_b")),
+    ).with_columns(pl.col(c).cast(pl.Int8) for c in COMPARISONS)
+    extra = [c for c in pairs.columns if c not in ("record_a", "record_b")]
+    return pl.concat([levels, df.select("surname_sim"), pairs.select(extra)], how="horizontal")
+
+
+def _overlap(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    return a.list.set_intersection(b).list.len() > 0
+
+
+def _has(lst: pl.Expr) -> pl.Expr:
+    return lst.list.len().fill_null(0) > 0
+
+
+def _surname() -> pl.Expr:
+    a, b = pl.col("last_key_a"), pl.col("last_key_b")
+    sim = pl.col("surname_sim")
+    return (
+        pl.when(a.is_null() | b.is_null()).then(NULL)
+        .when(a == b).then(0)
+        .when(_overlap(pl.col("translit_keys_a"), pl.col("translit_keys_b"))).then(1)
+        .when(sim >= CLOSE).then(2)
+        .when(sim >= SIMILAR).then(3)
+        .otherwise(4)
+    )
+
+
+def _first_name() -> pl.Expr:
+    ka, kb = pl.col("first_key_a"), pl.col("first_key_b")
+    ia, ib = pl.col("first_initial_a"), pl.col("first_initial_b")
+    return (
+        pl.when(ia.is_null() | ib.is_null()).then(NULL)
+        .when(ka.is_not_null() & (ka == kb)).then(0)
+        .when(_overlap(pl.col("first_keys_a"), pl.col("first_keys_b"))).then(1)
+        # Иван / Ivan: the Latin forms of "first last" agree
+        .when(_overlap(pl.col("translit_keys_a"), pl.col("translit_keys_b"))).then(1)
+        # one side is only an initial ("И."), and it agrees
+        .when((ka.is_null() | kb.is_null()) & (ia == ib)).then(2)
+        .otherwise(3)
+    )
+
+
+def _middle_name() -> pl.Expr:
+    ka, kb = pl.col("middle_key_a"), pl.col("middle_key_b")
+    ia, ib = pl.col("middle_initial_a"), pl.col("middle_initial_b")
+    return (
+        pl.when(ia.is_null() | ib.is_null()).then(NULL)
+        .when(ka.is_not_null() & (ka == kb)).then(0)
+        .when((ka.is_null() | kb.is_null()) & (ia == ib)).then(1)
+        .otherwise(2)
+    )
+
+
+def _two(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """same / different / cannot compare."""
+    return pl.when(a.is_null() | b.is_null()).then(NULL).when(a == b).then(0).otherwise(1)
+
+
+def _shared(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    return pl.when(~_has(a) | ~_has(b)).then(NULL).when(_overlap(a, b)).then(0).otherwise(1)
+
+
+def _phone(weak: pl.Series) -> pl.Expr:
+    a, b = pl.col("phones_a"), pl.col("phones_b")
+    common = a.list.set_intersection(b)
+    strong = common.list.eval(pl.element().is_in(weak.implode()).not_()).list.any()
+    return (
+        pl.when(~_has(a) | ~_has(b)).then(NULL)
+        .when(strong.fill_null(False)).then(0)
+        .when(common.list.len() > 0).then(1)
+        .otherwise(2)
+    )
+
+
+def _company() -> pl.Expr:
+    ka, kb = pl.col("company_key_a"), pl.col("company_key_b")
+    da, db = pl.col("corporate_domains_a"), pl.col("corporate_domains_b")
+    return (
+        pl.when(ka.is_not_null() & (ka == kb)).then(0)
+        .when(_has(da) & _has(db) & _overlap(da, db)).then(1)
+        .when(ka.is_not_null() & kb.is_not_null()).then(2)
+        .otherwise(NULL)
+    )

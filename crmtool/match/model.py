@@ -1,0 +1,169 @@
+"""Fellegi–Sunter weights learned from the data itself, no labels needed.
+
+For each comparison level: m = P(level | same person), u = P(level | different
+people). u comes from random record pairs (almost all of them are different
+people); m and the share of true matches among the candidates come from EM on
+the candidate pairs, u held fixed. A pair's match weight is
+log2(prior odds) + Σ log2(m/u) over its comparable levels; its probability is
+1 / (1 + 2^-weight). Term frequencies adjust the exact-surname level: sharing
+"Иванов" says less than sharing "Дроздецкий", so its u is that surname's
+share of all records instead of the average.
+
+Everything is array arithmetic over the pair table (numpy), a few passes per
+EM iteration.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from crmtool.match.features import COMPARISONS, LEVELS, NULL, compare
+
+EPS = 1e-6
+RANDOM_PAIRS = 200_000
+EM_ITERATIONS = 25
+M_PSEUDO = 1.0
+
+
+@dataclass
+class Model:
+    m: dict[str, np.ndarray]  # comparison -> m per level
+    u: dict[str, np.ndarray]  # comparison -> u per level
+    prior: float  # share of true matches among candidate pairs
+    iterations: int = 0
+    history: list[float] = field(default_factory=list)  # prior after each iteration
+
+    def weights(self) -> dict[str, list[float]]:
+        """log2(m/u) per level: what each level adds to a pair's match weight."""
+        return {c: [round(math.log2(m / u), 3) for m, u in zip(self.m[c], self.u[c])] for c in COMPARISONS}
+
+    def as_dict(self) -> dict:
+        return {
+            "prior": self.prior,
+            "iterations": self.iterations,
+            "levels": {
+                c: [
+                    {"level": name, "m": float(self.m[c][i]), "u": float(self.u[c][i]),
+                     "weight": self.weights()[c][i]}
+                    for i, name in enumerate(LEVELS[c])
+                ]
+                for c in COMPARISONS
+            },
+        }
+
+
+def estimate_u(records: pl.DataFrame, weak_phones: pl.Series, n_pairs: int = RANDOM_PAIRS, seed: int = 7) -> dict[str, np.ndarray]:
+    """Level frequencies among random record pairs: the non-match distribution."""
+    n = records.height
+    rng = np.random.default_rng(seed)
+    if n < 2:
+        return {c: np.full(len(LEVELS[c]), 1.0 / len(LEVELS[c])) for c in COMPARISONS}
+    k = min(n_pairs, n * (n - 1) // 2)
+    a = rng.integers(0, n, size=k)
+    b = rng.integers(0, n, size=k)
+    keep = a != b
+    ids = records["record_id"].to_numpy()
+    pairs = pl.DataFrame({"record_a": ids[a[keep]], "record_b": ids[b[keep]]})
+    levels = compare(pairs, records, weak_phones)
+    return {c: _frequencies(levels[c].to_numpy(), len(LEVELS[c])) for c in COMPARISONS}
+
+
+def _frequencies(levels: np.ndarray, count: int) -> np.ndarray:
+    known = levels[levels != NULL]
+    counts = np.bincount(known.astype(np.int64), minlength=count)[:count].astype(float) + 1.0  # Laplace
+    return counts / counts.sum()
+
+
+def _initial_m() -> dict[str, np.ndarray]:
+    """A starting point for EM: true matches mostly agree (strongest level)."""
+    m = {}
+    for c, names in LEVELS.items():
+        k = len(names)
+        start = np.array([0.9 * (0.1 ** i) for i in range(k)], dtype=float)
+        start[-1] = max(start[-1], 0.02)
+        m[c] = start / start.sum()
+    return m
+
+
+def fit(levels: pl.DataFrame, u: dict[str, np.ndarray], prior: float = 0.3, iterations: int = EM_ITERATIONS) -> Model:
+    """EM for m and the prior over the candidate pairs' levels, u fixed."""
+    arrays = {c: levels[c].to_numpy().astype(np.int64) for c in COMPARISONS}
+    m = _initial_m()
+    model = Model(m=m, u=u, prior=prior)
+    if levels.height == 0:
+        return model
+    for i in range(iterations):
+        p = _posterior(arrays, model)
+        new_prior = float(np.clip(p.mean(), EPS, 1 - EPS))
+        for c in COMPARISONS:
+            lv = arrays[c]
+            known = lv != NULL
+            weights = np.bincount(lv[known], weights=p[known], minlength=len(LEVELS[c]))[: len(LEVELS[c])]
+            # one pseudo-pair per level: a level no candidate showed is rare, not impossible
+            model.m[c] = (weights + M_PSEUDO) / (weights.sum() + M_PSEUDO * len(weights))
+        model.history.append(new_prior)
+        converged = abs(new_prior - model.prior) < 1e-5
+        model.prior = new_prior
+        model.iterations = i + 1
+        if converged:
+            break
+    return model
+
+
+def _log_odds(arrays: dict[str, np.ndarray], model: Model, u_override: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    n = len(next(iter(arrays.values())))
+    total = np.full(n, math.log2(model.prior / (1 - model.prior)))
+    for c in COMPARISONS:
+        lv = arrays[c]
+        known = lv != NULL
+        w = np.log2(np.maximum(model.m[c], EPS) / np.maximum(model.u[c], EPS))
+        contrib = np.zeros(n)
+        contrib[known] = w[lv[known]]
+        if u_override and c in u_override:
+            # per-pair u (term frequency) replaces the level's average u where given
+            tf = u_override[c]
+            use = known & ~np.isnan(tf)
+            contrib[use] = np.log2(np.maximum(model.m[c][lv[use]], EPS) / np.maximum(tf[use], EPS))
+        total += contrib
+    return total
+
+
+def _posterior(arrays: dict[str, np.ndarray], model: Model) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp2(-_log_odds(arrays, model)))
+
+
+def score(levels: pl.DataFrame, model: Model, surname_tf: pl.Series | None = None) -> pl.DataFrame:
+    """Add match_weight and match_probability to the pairs' level table.
+
+    `surname_tf`: per pair, the share of records carrying the pair's surname when
+    the surname level is exact (null otherwise) — the term-frequency u.
+    """
+    arrays = {c: levels[c].to_numpy().astype(np.int64) for c in COMPARISONS}
+    override = None
+    if surname_tf is not None:
+        tf = surname_tf.cast(pl.Float64).fill_null(np.nan).to_numpy()
+        # a common surname counts for less, a rare one for more, within 4x of the average u
+        base = model.u["surname"][0]
+        tf = np.where(np.isnan(tf), np.nan, np.clip(tf, base / 4, base * 4))
+        tf[arrays["surname"] != 0] = np.nan
+        override = {"surname": tf}
+    weight = _log_odds(arrays, model, override)
+    return levels.with_columns(
+        match_weight=pl.Series(weight, dtype=pl.Float64),
+        match_probability=pl.Series(1.0 / (1.0 + np.exp2(-weight)), dtype=pl.Float64),
+    )
+
+
+def surname_frequencies(levels: pl.DataFrame, records: pl.DataFrame) -> pl.Series:
+    """Per pair: the share of records with record_a's surname (used when surnames agree exactly)."""
+    counts = records.group_by("last_key").agg(pl.len().alias("n")).drop_nulls("last_key")
+    total = max(records.height, 1)
+    shares = counts.with_columns(share=pl.col("n") / total)
+    keyed = levels.select("record_a").join(
+        records.select(pl.col("record_id").alias("record_a"), "last_key"), on="record_a", how="left"
+    ).join(shares.select("last_key", "share"), on="last_key", how="left")
+    return keyed["share"]

@@ -1,0 +1,93 @@
+"""The match stage: block → compare → learn weights → score → decide → cluster.
+
+Writes `pairs` (every candidate pair with its explanation) and the contact
+rows of `clusters`; companies are still grouped by ИНН and name key
+(`exact.py`) until their own matcher lands. The learned model is kept in
+`meta` as JSON so a run can be explained afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+import polars as pl
+
+from crmtool.match import model as fs
+from crmtool.match.blocking import CONTACT_HINTS, block_contacts
+from crmtool.match.cluster import cluster, decide
+from crmtool.match.exact import INSERT_CLUSTERS, group_exact
+from crmtool.match.features import compare, record_frame
+from crmtool.workspace import Workspace
+
+UPPER, LOWER = 0.95, 0.5
+MODEL_KEY = "match_model"
+
+Stage = Callable[[str], None]
+
+
+@dataclass
+class MatchSummary:
+    candidates: int
+    auto: int
+    review: int
+    reject: int
+    contact_clusters: int
+    company_clusters: int
+    weak_keys: int
+    model: fs.Model
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "candidate_pairs": self.candidates, "auto_pairs": self.auto, "review_pairs": self.review,
+            "rejected_pairs": self.reject, "contact_clusters": self.contact_clusters,
+            "company_clusters": self.company_clusters, "weak_keys": self.weak_keys,
+        }
+
+
+def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, stage: Stage = lambda _: None) -> MatchSummary:
+    con = ws.con
+    stage("blocking")
+    blocks = block_contacts(ws)
+    contact_ids = con.sql(f"SELECT record_id FROM normalized WHERE entity_hint IN {CONTACT_HINTS}").pl()["record_id"]
+    records = record_frame(ws).join(pl.DataFrame({"record_id": contact_ids}), on="record_id")
+    weak_phones = blocks.weak_keys.filter(pl.col("rule") == "phone")["key"]
+    stage(f"comparing {blocks.pairs.height:,} pairs")
+    levels = compare(blocks.pairs, records, weak_phones)
+    stage("learning weights")
+    model = fs.fit(levels, fs.estimate_u(records, weak_phones))
+    scored = fs.score(levels, model, fs.surname_frequencies(levels, records))
+    decided = decide(scored, upper, lower)
+    stage("clustering")
+    attributes = records.select("record_id", "gender", "middle_key")
+    labels = cluster(contact_ids, decided, attributes)
+    stage("storing")
+    by_decision = dict(decided.group_by("decision").len().iter_rows())
+    with ws.transaction():
+        con.execute("DELETE FROM pairs")
+        con.execute("DELETE FROM clusters WHERE entity = 'contact'")
+        if decided.height:
+            frame = decided.with_columns(entity=pl.lit("contact"))
+            con.register("_pairs", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+            try:
+                con.execute("INSERT INTO pairs BY NAME SELECT * FROM _pairs")
+            finally:
+                con.unregister("_pairs")
+        con.register("_labels", labels)
+        try:
+            con.execute(INSERT_CLUSTERS, ["contact", "CT", "contact", "match"])
+        finally:
+            con.unregister("_labels")
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [MODEL_KEY, json.dumps(model.as_dict())])
+    companies = group_exact(ws, entities=("company",))
+    return MatchSummary(
+        candidates=decided.height,
+        auto=by_decision.get("auto", 0),
+        review=by_decision.get("review", 0),
+        reject=by_decision.get("reject", 0),
+        contact_clusters=labels["label"].n_unique(),
+        company_clusters=companies.get("company_clusters", 0),
+        weak_keys=blocks.weak_keys.height,
+        model=model,
+    )
