@@ -45,8 +45,9 @@ RULES: dict[str, str] = {
     "email": f"SELECT record_id, unnest(email_keys) AS key, last_key AS surname FROM normalized WHERE {_CONTACTS}",
     "name": f"""SELECT record_id, last_key || '|' || unnest(first_keys) AS key, last_key AS surname
                 FROM normalized WHERE {_CONTACTS} AND last_key IS NOT NULL AND len(first_keys) > 0""",
+    # a first name alone ("Мария") is no identity: Latin keys only for records with a surname
     "translit": f"""SELECT record_id, unnest(translit_keys) AS key, last_key AS surname
-                    FROM normalized WHERE {_CONTACTS}""",
+                    FROM normalized WHERE {_CONTACTS} AND last_key IS NOT NULL""",
     "skeleton": f"""SELECT record_id, skeleton || '|' || initial AS key, last_key AS surname FROM (
                         SELECT record_id, skeleton, last_key,
                                coalesce(first_initial, upper(left(first_name, 1))) AS initial

@@ -30,17 +30,31 @@ def hard_conflict() -> pl.Expr:
     return (pl.col("gender") == GENDER_CONFLICT) | (pl.col("middle_name") == MIDDLE_CONFLICT)
 
 
+def identified() -> pl.Expr:
+    """Evidence that names one person, not just a kind of person: the same line or
+    e-mail, or surname and first name both agreeing with nothing contradicting them.
+    Two "Мария" with nothing else in common are never merged automatically, however
+    the weights add up."""
+    names = pl.col("surname").is_between(0, 2) & pl.col("first_name").is_between(0, 2)
+    # Namesakes: the same ФИО with other phones or at another company is two people as
+    # often as one, and a wrong merge costs more than a review.
+    contradicted = (pl.col("phone") == 2) | (pl.col("company") == 2)
+    return (pl.col("phone") == 0) | (pl.col("email") == 0) | (names & ~contradicted)
+
+
 def decide(scored: pl.DataFrame, upper: float, lower: float) -> pl.DataFrame:
     """decision auto | review | reject, and the reason, per pair."""
     p = pl.col("match_probability")
     conflict = hard_conflict()
     return scored.with_columns(
         decision=pl.when(conflict & (p >= lower)).then(pl.lit("review"))
+        .when((p >= upper) & ~identified()).then(pl.lit("review"))
         .when(p >= upper).then(pl.lit("auto"))
         .when(p >= lower).then(pl.lit("review"))
         .otherwise(pl.lit("reject")),
         reason=pl.when(conflict & (pl.col("gender") == GENDER_CONFLICT)).then(pl.lit("gender_conflict"))
         .when(conflict).then(pl.lit("patronymic_conflict"))
+        .when((p >= upper) & ~identified()).then(pl.lit("no_identifying_agreement"))
         .when(p >= upper).then(pl.lit("above_upper"))
         .when(p >= lower).then(pl.lit("uncertain"))
         .otherwise(pl.lit("below_lower")),

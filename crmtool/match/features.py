@@ -33,14 +33,17 @@ COMPARISONS = tuple(LEVELS)
 
 _COLUMNS = (
     "record_id", "last_key", "first_key", "first_keys", "middle_key", "first_initial", "middle_initial",
-    "gender", "translit_keys", "phones", "email_keys", "company_key", "corporate_domains", "city",
+    "gender", "translit_keys", "phones", "lines", "email_keys", "company_key", "corporate_domains", "city",
 )
 _NORMALIZED = """
 SELECT n.record_id, n.last_key, n.first_key, n.first_keys, n.middle_key,
        coalesce(n.first_initial, upper(left(n.first_name, 1))) AS first_initial,
        coalesce(n.middle_initial, upper(left(n.middle_name, 1))) AS middle_initial,
        CASE WHEN n.gender IN ('М', 'Ж') THEN n.gender END AS gender,
-       n.translit_keys, n.phones, n.email_keys, n.company_key, n.corporate_domains,
+       n.translit_keys, n.phones,
+       -- a number with its extension: the same switchboard with another extension is another person
+       list_transform(list_zip(n.phones, n.phone_exts), lambda x: x[1] || '#' || coalesce(x[2], '')) AS lines,
+       n.email_keys, n.company_key, n.corporate_domains,
        nullif(lower(replace(regexp_replace(trim(r.city), '^(г\\.?|город)\\s+|\\s+г\\.?$', ''), 'ё', 'е')), '') AS city
 FROM normalized n JOIN records r USING (record_id)
 """
@@ -112,8 +115,9 @@ def _first_name() -> pl.Expr:
         pl.when(ia.is_null() | ib.is_null()).then(NULL)
         .when(ka.is_not_null() & (ka == kb)).then(0)
         .when(_overlap(pl.col("first_keys_a"), pl.col("first_keys_b"))).then(1)
-        # Иван / Ivan: the Latin forms of "first last" agree
-        .when(_overlap(pl.col("translit_keys_a"), pl.col("translit_keys_b"))).then(1)
+        # Иван / Ivan: the Latin forms of "first last" agree (both have a surname)
+        .when(pl.col("last_key_a").is_not_null() & pl.col("last_key_b").is_not_null()
+              & _overlap(pl.col("translit_keys_a"), pl.col("translit_keys_b"))).then(1)
         # one side is only an initial ("И."), and it agrees
         .when((ka.is_null() | kb.is_null()) & (ia == ib)).then(2)
         .otherwise(3)
@@ -141,9 +145,13 @@ def _shared(a: pl.Expr, b: pl.Expr) -> pl.Expr:
 
 
 def _phone(weak: pl.Series) -> pl.Expr:
+    """shared: the same line (number and extension) that is not a switchboard;
+    shared_weak: the same number only (a switchboard, or another extension)."""
     a, b = pl.col("phones_a"), pl.col("phones_b")
     common = a.list.set_intersection(b)
-    strong = common.list.eval(pl.element().is_in(weak.implode()).not_()).list.any()
+    same_line = pl.col("lines_a").list.set_intersection(pl.col("lines_b"))
+    weak_lines = [f"{w}#" for w in weak.to_list()]
+    strong = same_line.list.eval(pl.element().is_in(weak_lines).not_()).list.any()
     return (
         pl.when(~_has(a) | ~_has(b)).then(NULL)
         .when(strong.fill_null(False)).then(0)

@@ -89,13 +89,45 @@ def _initial_m() -> dict[str, np.ndarray]:
     return m
 
 
-def fit(levels: pl.DataFrame, u: dict[str, np.ndarray], prior: float = 0.3, iterations: int = EM_ITERATIONS) -> Model:
-    """EM for m and the prior over the candidate pairs' levels, u fixed."""
-    arrays = {c: levels[c].to_numpy().astype(np.int64) for c in COMPARISONS}
-    m = _initial_m()
-    model = Model(m=m, u=u, prior=prior)
+# Training sessions: the pairs a group of blocking rules found, and the comparisons
+# learned from them. A comparison is never learned from pairs that were selected
+# *because* it agreed (pairs blocked on a shared phone all share a phone): on such
+# a sample EM takes every candidate for a match. Names are learned where pairs
+# were found by phone or e-mail, channels where they were found by name.
+SESSIONS = (
+    (("phone", "email"), ("surname", "first_name", "middle_name", "gender")),
+    (("name", "translit", "skeleton"), ("phone", "email", "company", "city")),
+)
+
+
+def fit(levels: pl.DataFrame, u: dict[str, np.ndarray], prior: float = 0.1, iterations: int = EM_ITERATIONS) -> Model:
+    """m per comparison from the training sessions, then the prior over all candidates (m, u fixed)."""
+    model = Model(m=_initial_m(), u=u, prior=prior)
     if levels.height == 0:
         return model
+    for rules, learned in SESSIONS:
+        sample = levels.filter(pl.col("rules").list.eval(pl.element().is_in(list(rules))).list.any()) if "rules" in levels.columns else levels
+        if sample.height < 10:
+            continue
+        blocked_on = [c for c in COMPARISONS if c not in learned]
+        session = _em(sample.with_columns(pl.lit(NULL, dtype=pl.Int8).alias(c) for c in blocked_on), model, prior, iterations)
+        for c in learned:
+            model.m[c] = session.m[c]
+    arrays = {c: levels[c].to_numpy().astype(np.int64) for c in COMPARISONS}
+    for i in range(iterations):
+        new_prior = float(np.clip(_posterior(arrays, model).mean(), EPS, 1 - EPS))
+        model.history.append(new_prior)
+        converged = abs(new_prior - model.prior) < 1e-5
+        model.prior, model.iterations = new_prior, i + 1
+        if converged:
+            break
+    return model
+
+
+def _em(levels: pl.DataFrame, start: Model, prior: float, iterations: int) -> Model:
+    """EM for m and the prior over one sample of pairs, u fixed."""
+    arrays = {c: levels[c].to_numpy().astype(np.int64) for c in COMPARISONS}
+    model = Model(m={c: v.copy() for c, v in start.m.items()}, u=start.u, prior=prior)
     for i in range(iterations):
         p = _posterior(arrays, model)
         new_prior = float(np.clip(p.mean(), EPS, 1 - EPS))
