@@ -89,6 +89,7 @@ def test_greedy_split_refuses_to_join_a_man_and_a_woman():
     scored = pl.DataFrame({
         "record_a": [1, 2], "record_b": [2, 3], "gender": [-1, -1], "middle_name": [-1, -1],
         "phone": [0, 0], "email": [-1, -1], "surname": [-1, -1], "first_name": [-1, -1], "company": [-1, -1],
+        "city": [-1, -1],
         "match_probability": [0.999, 0.97], "match_weight": [12.0, 6.0],
     })
     decided = decide(scored, 0.95, 0.5)

@@ -30,19 +30,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
+from rapidfuzz.distance import JaroWinkler
 
 from crmtool.workspace import Workspace
 
 CONTACT_HINTS = ("person", "person_at_company", "unknown")
 MAX_BLOCK = 40  # records sharing one key, beyond which the key only weighs as evidence
-MAX_NAMES = 4  # distinct surnames sharing one phone/e-mail: a switchboard or a family, beyond it
+MAX_NAMES = 1  # distinct surnames (phonetic skeletons) on one phone/e-mail: more is a switchboard or a family
 
 _CONTACTS = f"entity_hint IN {CONTACT_HINTS}"
 
 # rule -> SQL giving (record_id, key, surname) for contacts
 RULES: dict[str, str] = {
-    "phone": f"SELECT record_id, unnest(phones) AS key, last_key AS surname FROM normalized WHERE {_CONTACTS}",
-    "email": f"SELECT record_id, unnest(email_keys) AS key, last_key AS surname FROM normalized WHERE {_CONTACTS}",
+    # surname with its phonetic skeleton: Иванов, Иванав and Ivanov are one surname, not three
+    "phone": f"SELECT record_id, unnest(phones) AS key, last_key || '|' || coalesce(skeleton, '') AS surname FROM normalized WHERE {_CONTACTS}",
+    "email": f"SELECT record_id, unnest(email_keys) AS key, last_key || '|' || coalesce(skeleton, '') AS surname FROM normalized WHERE {_CONTACTS}",
     "name": f"""SELECT record_id, last_key || '|' || unnest(first_keys) AS key, last_key AS surname
                 FROM normalized WHERE {_CONTACTS} AND last_key IS NOT NULL AND len(first_keys) > 0""",
     # a first name alone ("Мария") is no identity: Latin keys only for records with a surname
@@ -93,12 +95,44 @@ def _split_by_size(keys: pl.DataFrame, rule: str, max_block: int, max_names: int
     size = keys.group_by("key").agg(
         pl.col("record_id").n_unique().alias("records"), pl.col("surname").drop_nulls().n_unique().alias("surnames")
     )
+    if rule in CHANNEL_RULES:
+        size = _people_count(keys, size)
     oversized = pl.col("records") > max_block
     if rule in CHANNEL_RULES:
         oversized = oversized | (pl.col("surnames") > max_names)
     too_big = size.filter(oversized)
     usable = keys.join(too_big.select("key"), on="key", how="anti")
     return usable, too_big
+
+
+SAME_SURNAME = 0.85  # Jaro-Winkler at or above which two surnames on one number are one person's (a typo)
+
+
+def _people_count(keys: pl.DataFrame, size: pl.DataFrame) -> pl.DataFrame:
+    """For keys with several surname spellings, how many different surnames there really are:
+    spellings with the same phonetic skeleton or a Jaro-Winkler ≥ SAME_SURNAME are one.
+    Python runs only for those keys (switchboards, families, typos): few and small."""
+    several = size.filter(pl.col("surnames") > 1).select("key")
+    if several.is_empty():
+        return size
+    lists = keys.join(several, on="key").group_by("key").agg(pl.col("surname").drop_nulls().unique())
+    counted = {key: _distinct_surnames(names) for key, names in lists.iter_rows()}
+    fixed = pl.DataFrame({"key": list(counted), "people": list(counted.values())}, schema={"key": pl.String, "people": pl.UInt32})
+    return size.join(fixed, on="key", how="left").with_columns(
+        surnames=pl.coalesce(pl.col("people"), pl.col("surnames")).cast(pl.UInt32)
+    ).drop("people")
+
+
+def _distinct_surnames(spellings: list[str]) -> int:
+    groups: list[tuple[str, str]] = []  # (surname, skeleton) of each group's first member
+    for spelling in spellings:
+        surname, _, skeleton = spelling.partition("|")
+        if not any(
+            (skeleton and skeleton == g_skel) or JaroWinkler.normalized_similarity(surname, g_name) >= SAME_SURNAME
+            for g_name, g_skel in groups
+        ):
+            groups.append((surname, skeleton))
+    return len(groups)
 
 
 def _refine_names(con, keys: pl.DataFrame, max_block: int) -> pl.DataFrame:

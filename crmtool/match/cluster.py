@@ -38,8 +38,14 @@ def identified() -> pl.Expr:
     names = pl.col("surname").is_between(0, 2) & pl.col("first_name").is_between(0, 2)
     # Namesakes: the same ФИО with other phones or at another company is two people as
     # often as one, and a wrong merge costs more than a review.
-    contradicted = (pl.col("phone") == 2) | (pl.col("company") == 2)
-    return (pl.col("phone") == 0) | (pl.col("email") == 0) | (names & ~contradicted)
+    same_company = pl.col("company").is_between(0, 1)
+    # Different numbers alone are normal (a work phone here, a mobile there); they
+    # contradict only when nothing else (company, city) ties the two together.
+    contradicted = (pl.col("company") == 2) | ((pl.col("phone") == 2) & ~same_company & (pl.col("city") != 0))
+    corroborated = (pl.col("middle_name") == 0) | same_company | ((pl.col("city") == 0) & (pl.col("phone") != 2))
+    # A shared line with another first name is a relative or a colleague at the same desk.
+    channel = ((pl.col("phone") == 0) | (pl.col("email") == 0)) & (pl.col("first_name") != 3)
+    return channel | (names & ~contradicted & corroborated)
 
 
 def decide(scored: pl.DataFrame, upper: float, lower: float) -> pl.DataFrame:
