@@ -11,15 +11,19 @@ then formed inside each block with polars joins:
   record with "Саша" carries александр and александра);
 - `translit`: the same Latin form of surname + first name (Кузнецов Алексей /
   Alexey Kuznetsov);
+- `given`: the same first name and patronymic (a typo that changes the
+  surname's skeleton too: Савельева / Саельева Дарья Евгеньевна);
 - `skeleton`: the same phonetic skeleton of the surname and first initial
   (typos: Кузнецов / Кузнецев).
 
 **Oversized keys are weak evidence, not blocks.** A switchboard number given
 by forty employees, info@ of a company, "Иванов А." in a million-row base:
 pairing everyone in such a block explodes the candidates and invites chaining.
-A key whose block holds more than `max_block` records (or, for phones and
-e-mails, more than `max_names` different surnames) generates no pairs; it is
-listed in the result's `weak_keys` with its size, for scoring to discount.
+A key whose block holds more than `max_block` records generates no pairs; a
+phone or e-mail carrying more than `max_names` different surnames (typos and
+transliterations counted as one) still pairs its few records but counts as
+weak evidence. Both are listed in the result's `weak_keys` with their sizes,
+for scoring to discount.
 For the `name` rule an oversized block is first split by middle initial and
 city before it is given up. So the number of candidate pairs grows with the
 number of records, not with its square.
@@ -50,6 +54,9 @@ RULES: dict[str, str] = {
     # a first name alone ("Мария") is no identity: Latin keys only for records with a surname
     "translit": f"""SELECT record_id, unnest(translit_keys) AS key, last_key AS surname
                     FROM normalized WHERE {_CONTACTS} AND last_key IS NOT NULL""",
+    # surname typos that change the skeleton too (Савельева / Саельева): first name and patronymic
+    "given": f"""SELECT record_id, unnest(first_keys) || '|' || middle_key AS key, last_key AS surname
+                 FROM normalized WHERE {_CONTACTS} AND middle_key IS NOT NULL AND len(first_keys) > 0""",
     "skeleton": f"""SELECT record_id, skeleton || '|' || initial AS key, last_key AS surname FROM (
                         SELECT record_id, skeleton, last_key,
                                coalesce(first_initial, upper(left(first_name, 1))) AS initial
@@ -98,10 +105,13 @@ def _split_by_size(keys: pl.DataFrame, rule: str, max_block: int, max_names: int
     if rule in CHANNEL_RULES:
         size = _people_count(keys, size)
     oversized = pl.col("records") > max_block
+    weak = oversized
     if rule in CHANNEL_RULES:
-        oversized = oversized | (pl.col("surnames") > max_names)
-    too_big = size.filter(oversized)
-    usable = keys.join(too_big.select("key"), on="key", how="anti")
+        # Several people on one number: still paired while the block is small (a typo in
+        # a surname looks the same), but listed as weak so a shared number proves nothing.
+        weak = oversized | (pl.col("surnames") > max_names)
+    too_big = size.filter(weak)
+    usable = keys.join(size.filter(oversized).select("key"), on="key", how="anti")
     return usable, too_big
 
 

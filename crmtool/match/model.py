@@ -96,7 +96,7 @@ def _initial_m() -> dict[str, np.ndarray]:
 # were found by phone or e-mail, channels where they were found by name.
 SESSIONS = (
     (("phone", "email"), ("surname", "first_name", "middle_name", "gender")),
-    (("name", "translit", "skeleton"), ("phone", "email", "company", "city")),
+    (("name", "translit", "skeleton", "given"), ("phone", "email", "company", "city")),
 )
 
 

@@ -1,8 +1,8 @@
 """The match stage: block → compare → learn weights → score → decide → cluster.
 
 Writes `pairs` (every candidate pair with its explanation) and the contact
-rows of `clusters`; companies are still grouped by ИНН and name key
-(`exact.py`) until their own matcher lands. The learned model is kept in
+rows of `clusters`; companies are clustered by ИНН/КПП and name rules
+(`companies.py`). The learned model is kept in
 `meta` as JSON so a run can be explained afterwards.
 """
 
@@ -17,7 +17,8 @@ import polars as pl
 from crmtool.match import model as fs
 from crmtool.match.blocking import CONTACT_HINTS, block_contacts
 from crmtool.match.cluster import cluster, decide
-from crmtool.match.exact import INSERT_CLUSTERS, group_exact
+from crmtool.match.companies import cluster_companies
+from crmtool.match.exact import INSERT_CLUSTERS
 from crmtool.match.features import compare, record_frame
 from crmtool.workspace import Workspace
 
@@ -80,14 +81,15 @@ def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, s
         finally:
             con.unregister("_labels")
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [MODEL_KEY, json.dumps(model.as_dict())])
-    companies = group_exact(ws, entities=("company",))
+    stage("companies")
+    company_clusters = cluster_companies(ws)
     return MatchSummary(
         candidates=decided.height,
         auto=by_decision.get("auto", 0),
         review=by_decision.get("review", 0),
         reject=by_decision.get("reject", 0),
         contact_clusters=labels["label"].n_unique(),
-        company_clusters=companies.get("company_clusters", 0),
+        company_clusters=company_clusters,
         weak_keys=blocks.weak_keys.height,
         model=model,
     )
