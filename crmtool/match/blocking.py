@@ -11,8 +11,9 @@ then formed inside each block with polars joins:
   record with "Саша" carries александр and александра);
 - `translit`: the same Latin form of surname + first name (Кузнецов Алексей /
   Alexey Kuznetsov);
-- `given`: the same first name and patronymic (a typo that changes the
-  surname's skeleton too: Савельева / Саельева Дарья Евгеньевна);
+- `given`: the same first name and patronymic at the same company (a typo
+  that changes the surname's skeleton too: Савельева / Саельева Дарья
+  Евгеньевна, ООО «Теккон Дон»);
 - `skeleton`: the same phonetic skeleton of the surname and first initial
   (typos: Кузнецов / Кузнецев).
 
@@ -55,8 +56,10 @@ RULES: dict[str, str] = {
     "translit": f"""SELECT record_id, unnest(translit_keys) AS key, last_key AS surname
                     FROM normalized WHERE {_CONTACTS} AND last_key IS NOT NULL""",
     # surname typos that change the skeleton too (Савельева / Саельева): first name and patronymic
-    "given": f"""SELECT record_id, unnest(first_keys) || '|' || middle_key AS key, last_key AS surname
-                 FROM normalized WHERE {_CONTACTS} AND middle_key IS NOT NULL AND len(first_keys) > 0""",
+    "given": f"""SELECT record_id, unnest(first_keys) || '|' || middle_key || '|' || company_key AS key,
+                        last_key AS surname
+                 FROM normalized WHERE {_CONTACTS} AND middle_key IS NOT NULL AND len(first_keys) > 0
+                   AND company_key IS NOT NULL""",
     "skeleton": f"""SELECT record_id, skeleton || '|' || initial AS key, last_key AS surname FROM (
                         SELECT record_id, skeleton, last_key,
                                coalesce(first_initial, upper(left(first_name, 1))) AS initial

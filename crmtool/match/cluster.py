@@ -4,8 +4,9 @@ Connected components over the auto-matched pairs would let one wrong link
 (a shared home phone, a namesake) glue two people — and everyone linked to
 them — together. So:
 
-1. a pair with a hard conflict (different gender, different full patronymic)
-   is never an auto-match, whatever its score; it goes to review;
+1. a pair with a hard conflict is never an auto-match, whatever its score:
+   different genders are rejected, different full patronymics (a typo is
+   possible) go to review;
 2. connected components are taken over the remaining auto-matches
    (vectorized, `connected_components`);
 3. a component that still holds people who cannot be the same (two genders,
@@ -53,7 +54,9 @@ def decide(scored: pl.DataFrame, upper: float, lower: float) -> pl.DataFrame:
     p = pl.col("match_probability")
     conflict = hard_conflict()
     return scored.with_columns(
-        decision=pl.when(conflict & (p >= lower)).then(pl.lit("review"))
+        # a man and a woman are two people whatever else they share (a family's phone)
+        decision=pl.when(pl.col("gender") == GENDER_CONFLICT).then(pl.lit("reject"))
+        .when(conflict & (p >= lower)).then(pl.lit("review"))
         .when((p >= upper) & ~identified()).then(pl.lit("review"))
         .when(p >= upper).then(pl.lit("auto"))
         .when(p >= lower).then(pl.lit("review"))
