@@ -6,6 +6,7 @@ import csv
 import hashlib
 import itertools
 import json
+import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -124,7 +125,7 @@ def test_recall_by_tag():
 REQUIRED_CONTACT_TAGS = {
     "order_fi", "order_if", "order_iof", "initials", "caps", "lower", "yo", "typo", "diminutive", "translit",
     "ext", "two_phones", "email_case", "work_email", "personal_email", "switchboard", "shared_email", "family",
-    "namesake", "changed_company", "only_phone", "only_email", "local_phone",
+    "namesake", "namesake_full", "changed_company", "only_phone", "only_email", "local_phone",
 }
 REQUIRED_COMPANY_TAGS = {"branch", "namesake", "no_inn", "full_form", "no_form", "inn_typo"}
 
@@ -236,6 +237,26 @@ def test_traps_are_what_they_claim(generated):
             assert [k for k, v in c.items() if v] == ["Моб. тел."]
         if "only_email" in tags:
             assert [k for k, v in c.items() if v] == ["E-mail"]
+
+
+def test_no_two_people_share_a_mobile_or_a_mailbox(generated):
+    """Only the planted traps join people: otherwise the truth would call a real match a false merge."""
+    folder = generated[0]
+    truth = [r["person_id"] for r in _read(folder / "truth.csv")]
+    tags = [r["tags"].split(";") for r in _read(folder / "annotations.csv")]
+    owners = defaultdict(set)
+    for person, row_tags, row in zip(truth, tags, _read(folder / "contacts.csv", ";")):
+        mobile = "".join(ch for ch in row["Моб. тел."] if ch.isdigit())[-10:]
+        if mobile:
+            owners["tel:" + mobile].add(person)
+        if "shared_email" not in row_tags:
+            for address in re.findall(r"[\w.+-]+@[\w.-]+", row["E-mail"]):
+                owners[match_data.mailbox(address)].add(person)
+    assert not {k: v for k, v in owners.items() if len(v) > 1}
+    # Yandex aliases and Gmail dots reach one mailbox
+    assert match_data.mailbox("Ivan.Petrov@ya.ru") == match_data.mailbox("ivan-petrov@yandex.ru")
+    assert match_data.mailbox("i.petrov@gmail.com") == match_data.mailbox("ipetrov@googlemail.com")
+    assert match_data.mailbox("i.petrov@mail.ru") != match_data.mailbox("ipetrov@mail.ru")
 
 
 def test_branches_share_inn_but_are_different_companies(generated):
