@@ -19,6 +19,7 @@ from crmtool.commands.load import load
 from crmtool.commands.match import match
 from crmtool.commands.normalize import normalize
 from crmtool.commands.profile import profile
+from crmtool.commands.review import app as review_app
 from crmtool.commands.run import run
 from crmtool.commands.sources import sources
 from crmtool.errors import EXIT_INPUT, CrmError
@@ -58,6 +59,7 @@ app.command()(sources)
 app.command()(normalize)
 app.command()(profile)
 app.command()(match)
+app.add_typer(review_app, name="review")
 app.command()(run)
 
 

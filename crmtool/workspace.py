@@ -172,8 +172,22 @@ CREATE TABLE pairs (
 );
 """
 
+# v5: human verdicts on pairs. They survive re-runs of every stage (record ids
+# are stable: source and row), and the match stage obeys them.
+_V5 = """
+CREATE TABLE decisions (
+    record_a BIGINT NOT NULL,
+    record_b BIGINT NOT NULL,
+    verdict VARCHAR NOT NULL,
+    "user" VARCHAR,
+    decided_at TIMESTAMP NOT NULL,
+    source VARCHAR,
+    PRIMARY KEY (record_a, record_b)
+);
+"""
+
 # Forward migrations: MIGRATIONS[i] takes the schema from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _LOCK_HINT = re.compile(r"(Could not set lock|Conflicting lock)", re.I)

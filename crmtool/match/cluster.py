@@ -70,11 +70,16 @@ def decide(scored: pl.DataFrame, upper: float, lower: float) -> pl.DataFrame:
     )
 
 
-def cluster(nodes: pl.Series, decided: pl.DataFrame, attributes: pl.DataFrame) -> pl.DataFrame:
+def cluster(
+    nodes: pl.Series, decided: pl.DataFrame, attributes: pl.DataFrame, cannot_link: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Label each node (record_id) with its cluster's smallest record_id.
 
     `attributes`: record_id, gender (М/Ж/None), middle_key (full patronymic or None).
+    `cannot_link`: record_a, record_b pairs a person said are different people.
     """
+    cannot = cannot_link if cannot_link is not None else pl.DataFrame(
+        schema={"record_a": pl.Int64, "record_b": pl.Int64})
     auto = decided.filter(pl.col("decision") == "auto")
     edges = pl.concat([
         auto.select(pl.col("record_a").alias("node"), pl.concat_str([pl.lit("e"), pl.col("record_a"), pl.lit("-"), pl.col("record_b")]).alias("key")),
@@ -87,17 +92,25 @@ def cluster(nodes: pl.Series, decided: pl.DataFrame, attributes: pl.DataFrame) -
         pl.col("gender").drop_nulls().n_unique().alias("genders"),
         pl.col("middle_key").drop_nulls().n_unique().alias("middles"),
         pl.len().alias("size"),
-    ).filter((pl.col("genders") > 1) | (pl.col("middles") > 1))
+    ).filter((pl.col("genders") > 1) | (pl.col("middles") > 1)).select("label")
+    # components holding two records a person said are different
+    split_by_people = (
+        cannot.join(labels.rename({"node": "record_a", "label": "la"}), on="record_a")
+        .join(labels.rename({"node": "record_b", "label": "lb"}), on="record_b")
+        .filter(pl.col("la") == pl.col("lb"))
+        .select(pl.col("la").alias("label"))
+    )
+    bad = pl.concat([bad, split_by_people]).unique()
     if bad.is_empty():
         return labels
-    bad_nodes = labels.join(bad.select("label"), on="label")
-    fixed = _rebuild(bad_nodes, auto, attributes)
+    bad_nodes = labels.join(bad, on="label")
+    fixed = _rebuild(bad_nodes, auto, attributes, cannot)
     return labels.join(fixed, on="node", how="left").with_columns(
         label=pl.coalesce("new_label", "label")
     ).drop("new_label")
 
 
-def _rebuild(bad_nodes: pl.DataFrame, auto: pl.DataFrame, attributes: pl.DataFrame) -> pl.DataFrame:
+def _rebuild(bad_nodes: pl.DataFrame, auto: pl.DataFrame, attributes: pl.DataFrame, cannot: pl.DataFrame) -> pl.DataFrame:
     """Greedy union of the strongest edges first, refusing merges that would mix people."""
     nodes = set(bad_nodes["node"].to_list())
     attrs = {
@@ -106,13 +119,21 @@ def _rebuild(bad_nodes: pl.DataFrame, auto: pl.DataFrame, attributes: pl.DataFra
     }
     edges = (
         auto.filter(pl.col("record_a").is_in(list(nodes)) & pl.col("record_b").is_in(list(nodes)))
-        .sort("match_weight", descending=True)
-        .select("record_a", "record_b")
+        .with_columns(forced=(pl.col("reason") == "human_same").fill_null(False))
+        # a person's "same" first and whatever the attributes say; then the strongest edges
+        .sort(["forced", "match_weight"], descending=[True, True])
+        .select("record_a", "record_b", "forced")
         .iter_rows()
     )
     parent = {n: n for n in nodes}
     genders = {n: {attrs.get(n, (None, None))[0]} - {None} for n in nodes}
     middles = {n: {attrs.get(n, (None, None))[1]} - {None} for n in nodes}
+    members = {n: {n} for n in nodes}
+    forbidden: dict[int, set[int]] = {n: set() for n in nodes}
+    for a, b in cannot.select("record_a", "record_b").iter_rows():
+        if a in forbidden and b in forbidden:
+            forbidden[a].add(b)
+            forbidden[b].add(a)
 
     def find(x: int) -> int:
         while parent[x] != x:
@@ -120,16 +141,18 @@ def _rebuild(bad_nodes: pl.DataFrame, auto: pl.DataFrame, attributes: pl.DataFra
             x = parent[x]
         return x
 
-    for a, b in edges:
+    for a, b, forced in edges:
         ra, rb = find(a), find(b)
         if ra == rb:
             continue
         g, m = genders[ra] | genders[rb], middles[ra] | middles[rb]
-        if len(g) > 1 or len(m) > 1:
+        if forbidden[ra] & members[rb] or (not forced and (len(g) > 1 or len(m) > 1)):
             continue  # these two groups hold different people
         keep, drop = (ra, rb) if ra < rb else (rb, ra)
         parent[drop] = keep
         genders[keep], middles[keep] = g, m
+        members[keep] |= members.pop(drop)
+        forbidden[keep] |= forbidden.pop(drop)
     return pl.DataFrame(
         {"node": list(nodes), "new_label": [find(n) for n in nodes]},
         schema={"node": pl.Int64, "new_label": pl.Int64},

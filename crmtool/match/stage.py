@@ -20,6 +20,7 @@ from crmtool.match.cluster import cluster, decide
 from crmtool.match.companies import cluster_companies
 from crmtool.match.exact import INSERT_CLUSTERS
 from crmtool.match.features import compare, record_frame
+from crmtool.match.review import DIFFERENT, SAME, verdicts
 from crmtool.workspace import Workspace
 
 UPPER, LOWER = 0.95, 0.5
@@ -47,6 +48,30 @@ class MatchSummary:
         }
 
 
+def apply_verdicts(decided: pl.DataFrame, given: pl.DataFrame) -> pl.DataFrame:
+    """People's verdicts override the model: "same" merges (even a pair no rule
+    proposed), "different" rejects."""
+    if given.is_empty():
+        return decided
+    joined = decided.join(given, on=["record_a", "record_b"], how="left").with_columns(
+        decision=pl.when(pl.col("verdict") == SAME).then(pl.lit("auto"))
+        .when(pl.col("verdict") == DIFFERENT).then(pl.lit("reject"))
+        .otherwise(pl.col("decision")),
+        reason=pl.when(pl.col("verdict").is_not_null()).then(pl.concat_str([pl.lit("human_"), pl.col("verdict")]))
+        .otherwise(pl.col("reason")),
+    ).drop("verdict")
+    unproposed = given.filter(pl.col("verdict") == SAME).join(decided, on=["record_a", "record_b"], how="anti")
+    if unproposed.is_empty():
+        return joined
+    extra = unproposed.select(
+        "record_a", "record_b",
+        rules=pl.lit(["human"], dtype=pl.List(pl.String)),
+        match_weight=pl.lit(99.0), match_probability=pl.lit(1.0),
+        decision=pl.lit("auto"), reason=pl.lit("human_same"),
+    )
+    return pl.concat([joined, extra], how="diagonal_relaxed")
+
+
 def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, stage: Stage = lambda _: None) -> MatchSummary:
     con = ws.con
     stage("blocking")
@@ -59,10 +84,11 @@ def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, s
     stage("learning weights")
     model = fs.fit(levels, fs.estimate_u(records, weak_phones))
     scored = fs.score(levels, model, fs.surname_frequencies(levels, records))
-    decided = decide(scored, upper, lower)
+    decided = apply_verdicts(decide(scored, upper, lower), verdicts(ws))
     stage("clustering")
     attributes = records.select("record_id", "gender", "middle_key")
-    labels = cluster(contact_ids, decided, attributes)
+    different = verdicts(ws).filter(pl.col("verdict") == DIFFERENT).select("record_a", "record_b")
+    labels = cluster(contact_ids, decided, attributes, different)
     stage("storing")
     by_decision = dict(decided.group_by("decision").len().iter_rows())
     with ws.transaction():

@@ -1,0 +1,140 @@
+"""The review loop: uncertain pairs out to a workbook, people's verdicts back in.
+
+`export_review` writes the pairs the matcher left for review, most likely
+first, each as one row with both records side by side, the explanation
+(rules, levels, probability, reason) and an empty "verdict" column.
+`import_review` reads the verdicts back into the `decisions` table; the match
+stage obeys them on every later run: "same" merges the pair, "different"
+keeps the two apart even when other links would join them.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from crmtool.errors import CrmError
+from crmtool.match.features import LEVELS
+from crmtool.workspace import Workspace
+
+SAME, DIFFERENT = "same", "different"
+VERDICTS = {
+    "same": SAME, "да": SAME, "yes": SAME, "y": SAME, "1": SAME, "+": SAME, "дубль": SAME, "один": SAME,
+    "different": DIFFERENT, "нет": DIFFERENT, "no": DIFFERENT, "n": DIFFERENT, "0": DIFFERENT, "-": DIFFERENT,
+    "разные": DIFFERENT,
+}
+SIDE_FIELDS = ("file", "row", "name", "phones", "emails", "company", "city")
+HEADER = (
+    "pair", "probability", "reason", "rules", "explanation",
+    *(f"a_{f}" for f in SIDE_FIELDS), *(f"b_{f}" for f in SIDE_FIELDS), "verdict",
+)
+
+_PAIRS = """
+WITH side AS (
+    SELECT r.record_id, s.path AS file, r.source_row AS row,
+           nullif(concat_ws(' ', n.last_name, n.first_name, n.middle_name), '') AS name,
+           array_to_string(n.phones, '; ') AS phones, array_to_string(n.emails, '; ') AS emails,
+           n.company, r.city
+    FROM records r JOIN normalized n USING (record_id) JOIN sources s ON s.source_id = r.source_id
+)
+SELECT p.record_a || ':' || p.record_b AS pair, round(p.match_probability, 4) AS probability, p.reason,
+       array_to_string(p.rules, ', ') AS rules,
+       p.surname, p.first_name, p.middle_name, p.gender, p.phone, p.email, p.company AS company_level, p.city AS city_level,
+       a.file AS a_file, a.row AS a_row, a.name AS a_name, a.phones AS a_phones, a.emails AS a_emails,
+       a.company AS a_company, a.city AS a_city,
+       b.file AS b_file, b.row AS b_row, b.name AS b_name, b.phones AS b_phones, b.emails AS b_emails,
+       b.company AS b_company, b.city AS b_city
+FROM pairs p JOIN side a ON a.record_id = p.record_a JOIN side b ON b.record_id = p.record_b
+WHERE p.decision = 'review'
+  AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.record_a = p.record_a AND d.record_b = p.record_b)
+ORDER BY p.match_probability DESC, p.record_a, p.record_b
+LIMIT ?
+"""
+_LEVEL_COLUMNS = {"surname": "surname", "first_name": "first_name", "middle_name": "middle_name",
+                  "gender": "gender", "phone": "phone", "email": "email", "company": "company_level",
+                  "city": "city_level"}
+
+
+def export_review(ws: Workspace, path: Path, limit: int = 1000) -> int:
+    """Write up to `limit` undecided review pairs to an .xlsx; returns how many."""
+    import openpyxl
+    from openpyxl.styles import Font
+
+    rows = ws.fetch_dicts(_PAIRS, [limit])
+    wb = openpyxl.Workbook()
+    sheet = wb.active
+    sheet.title = "review"
+    sheet.append(HEADER)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for r in rows:
+        explanation = ", ".join(
+            f"{name}: {LEVELS[name][r[col]]}" for name, col in _LEVEL_COLUMNS.items() if r[col] is not None and r[col] >= 0
+        )
+        sheet.append([
+            r["pair"], r["probability"], r["reason"], r["rules"], explanation,
+            *(r[f"a_{f}"] for f in SIDE_FIELDS), *(r[f"b_{f}"] for f in SIDE_FIELDS), None,
+        ])
+    sheet.freeze_panes = "B2"
+    help_sheet = wb.create_sheet("how to")
+    for line in (
+        "Fill the 'verdict' column: same / да / 1 when both rows are one person, different / нет / 0 when not.",
+        "Leave it empty when unsure: the pair stays in review.",
+        "Then: crmtool review import THIS_FILE.xlsx, and crmtool match (or run) again.",
+    ):
+        help_sheet.append([line])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    wb.save(tmp)
+    tmp.replace(path)
+    return len(rows)
+
+
+def import_review(ws: Workspace, path: Path) -> dict[str, int]:
+    """Store the filled verdicts; returns counts. A verdict that cannot be read stops
+    the import (nothing stored) with the row number, so no answer is silently lost."""
+    import fastexcel
+
+    try:
+        frame = fastexcel.read_excel(str(path)).load_sheet("review", dtypes="string").to_polars()
+    except Exception as exc:
+        raise CrmError(f"{path}: not a review workbook ({str(exc).splitlines()[0]})") from None
+    missing = {"pair", "verdict"} - set(frame.columns)
+    if missing:
+        raise CrmError(f"{path}: sheet 'review' has no column {', '.join(sorted(missing))}")
+    decided = []
+    for i, (pair, verdict) in enumerate(frame.select("pair", "verdict").iter_rows(), start=2):
+        if verdict is None or not str(verdict).strip():
+            continue
+        word = VERDICTS.get(str(verdict).strip().lower())
+        if word is None:
+            raise CrmError(f"{path}: row {i}: verdict {verdict!r} is not one of same/да/1 or different/нет/0")
+        try:
+            a, b = (int(x) for x in str(pair).split(":"))
+        except ValueError:
+            raise CrmError(f"{path}: row {i}: pair {pair!r} is not 'record:record'") from None
+        decided.append((min(a, b), max(a, b), word))
+    user = _user()
+    now = datetime.now()
+    with ws.transaction():
+        for a, b, word in decided:
+            ws.con.execute(
+                "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)", [a, b, word, user, now, str(path)]
+            )
+    return {"verdicts": len(decided), "same": sum(1 for d in decided if d[2] == SAME),
+            "different": sum(1 for d in decided if d[2] == DIFFERENT), "rows": frame.height}
+
+
+def verdicts(ws: Workspace) -> pl.DataFrame:
+    return ws.con.sql("SELECT record_a, record_b, verdict FROM decisions").pl()
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return os.environ.get("USER", "unknown")

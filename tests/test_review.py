@@ -1,0 +1,99 @@
+"""The review loop: export uncertain pairs, import verdicts, and the matcher obeys them."""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+from conftest import SAMPLES
+
+from crmtool.errors import CrmError
+from crmtool.match.review import HEADER, export_review, import_review
+from crmtool.match.stage import match_workspace
+from crmtool.normalize.runner import normalize_workspace
+from crmtool.pipeline import load_paths
+from crmtool.workspace import Workspace
+
+
+@pytest.fixture
+def ws(tmp_path):
+    with Workspace.open(tmp_path / "ws.duckdb") as workspace:
+        load_paths(workspace, [SAMPLES])
+        normalize_workspace(workspace)
+        match_workspace(workspace)
+        yield workspace
+
+
+def record(ws, file_part: str, row: int) -> int:
+    return ws.scalar(
+        "SELECT r.record_id FROM records r JOIN sources s USING (source_id) WHERE s.path LIKE ? AND r.source_row = ?",
+        [f"%{file_part}", row],
+    )
+
+
+def cluster(ws, record_id: int) -> str:
+    return ws.scalar("SELECT cluster_id FROM clusters WHERE entity = 'contact' AND record_id = ?", [record_id])
+
+
+def workbook(path, rows):
+    wb = openpyxl.Workbook()
+    sheet = wb.active
+    sheet.title = "review"
+    sheet.append(["pair", "verdict"])
+    for r in rows:
+        sheet.append(list(r))
+    wb.save(path)
+    return path
+
+
+def test_export_lists_review_pairs_side_by_side(ws, tmp_path):
+    n = export_review(ws, tmp_path / "r.xlsx")
+    assert n == ws.scalar("SELECT count(*) FROM pairs WHERE decision = 'review'") and n > 0
+    sheet = openpyxl.load_workbook(tmp_path / "r.xlsx")["review"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == HEADER and len(rows) == n + 1
+    first = dict(zip(HEADER, rows[1]))
+    assert first["a_file"] and first["b_file"] and first["explanation"] and first["verdict"] is None
+
+
+def test_verdicts_merge_and_separate(ws, tmp_path):
+    # A pair left for review, answered "да": merged on the next match.
+    pair = ws.one(
+        """SELECT p.record_a, p.record_b FROM pairs p
+           JOIN clusters ca ON ca.record_id = p.record_a AND ca.entity = 'contact'
+           JOIN clusters cb ON cb.record_id = p.record_b AND cb.entity = 'contact'
+           WHERE p.decision <> 'auto' AND ca.cluster_id <> cb.cluster_id
+           ORDER BY p.match_probability DESC LIMIT 1"""
+    )
+    assert pair and cluster(ws, pair[0]) != cluster(ws, pair[1])
+    # Иванов in Excel and in the 1C XML, merged by the model, answered "нет": kept apart, with no chain around.
+    excel, xml = record(ws, "manager_ivanova.xlsx", 1), record(ws, "counterparties.xml", 2)
+    assert cluster(ws, excel) == cluster(ws, xml)
+    book = workbook(tmp_path / "v.xlsx", [(f"{pair[0]}:{pair[1]}", "да"), (f"{xml}:{excel}", "нет"), ("1:2", None)])
+    counts = import_review(ws, book)
+    assert counts == {"verdicts": 2, "same": 1, "different": 1, "rows": 3}
+    match_workspace(ws)
+    assert cluster(ws, pair[0]) == cluster(ws, pair[1])
+    assert cluster(ws, excel) != cluster(ws, xml)
+    assert ws.scalar("SELECT reason FROM pairs WHERE record_a = ? AND record_b = ?", list(pair)) == "human_same"
+    # decided pairs are not exported again
+    export_review(ws, tmp_path / "again.xlsx")
+    again = [r[0] for r in openpyxl.load_workbook(tmp_path / "again.xlsx")["review"].iter_rows(values_only=True)]
+    assert f"{pair[0]}:{pair[1]}" not in again
+
+
+def test_an_unreadable_verdict_stops_the_import_with_its_row(ws, tmp_path):
+    book = workbook(tmp_path / "bad.xlsx", [("1:2", "да"), ("3:4", "может быть")])
+    with pytest.raises(CrmError, match="row 3"):
+        import_review(ws, book)
+    assert ws.scalar("SELECT count(*) FROM decisions") == 0
+
+
+def test_review_cli_round_trip(tmp_path, cli):
+    db = tmp_path / "ws.duckdb"
+    assert cli("run", SAMPLES, "--db", db, "--out", tmp_path / "out", "--quiet").code == 0
+    out = tmp_path / "review.xlsx"
+    result = cli("review", "export", "--db", db, "--out", out, "--json")
+    assert result.code == 0 and result.json()["pairs"] >= 1
+    assert cli("review", "import", out, "--db", db, "--json").json()["verdicts"] == 0
+    assert cli("review", "import", tmp_path / "none.xlsx", "--db", db).code == 2
