@@ -303,6 +303,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-examples", action="store_true", help="skip reading rows for the examples")
     args = parser.parse_args(argv)
     result = evaluate(args.truth, read_crosswalk(args.crosswalk), examples=not args.no_examples)
+    if not result:
+        print(f"{args.truth}: no truth.csv or companies_truth.csv here (a folder written by match_data.py?)",
+              file=sys.stderr)
+        return 2
     if args.json:
         json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
         print()

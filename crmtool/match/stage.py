@@ -24,6 +24,7 @@ from crmtool.match.review import DIFFERENT, SAME, verdicts
 from crmtool.workspace import Workspace
 
 UPPER, LOWER = 0.95, 0.5
+COMPARE_SLICE = 500_000
 MODEL_KEY = "match_model"
 
 Stage = Callable[[str], None]
@@ -80,7 +81,12 @@ def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, s
     records = record_frame(ws).join(pl.DataFrame({"record_id": contact_ids}), on="record_id")
     weak_phones = blocks.weak_keys.filter(pl.col("rule") == "phone")["key"]
     stage(f"comparing {blocks.pairs.height:,} pairs")
-    levels = compare(blocks.pairs, records, weak_phones)
+    # in slices: the joined pair table (both records' lists side by side) is the widest thing
+    # the stage builds; the levels it leaves are a few bytes per pair
+    levels = pl.concat([
+        compare(blocks.pairs.slice(start, COMPARE_SLICE), records, weak_phones)
+        for start in range(0, max(blocks.pairs.height, 1), COMPARE_SLICE)
+    ])
     stage("learning weights")
     model = fs.fit(levels, fs.estimate_u(records, weak_phones))
     scored = fs.score(levels, model, fs.surname_frequencies(levels, records))
