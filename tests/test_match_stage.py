@@ -96,3 +96,13 @@ def test_greedy_split_refuses_to_join_a_man_and_a_woman():
     attributes = pl.DataFrame({"record_id": [1, 2, 3], "gender": ["М", None, "Ж"], "middle_key": [None, None, None]})
     labels = dict(cluster(nodes, decided, attributes).iter_rows())
     assert labels[1] == labels[2] != labels[3]
+
+
+def test_common_names_alone_merge_nothing():
+    # Same surname, first name and city, nothing else in common: one person if the name is rare,
+    # a review if many records carry it (namesakes multiply in a big base).
+    base = {"surname": [0, 0], "first_name": [0, 0], "middle_name": [-1, -1], "gender": [0, 0], "phone": [-1, -1],
+            "email": [-1, -1], "company": [-1, -1], "city": [0, 0], "match_probability": [0.999, 0.999],
+            "record_a": [1, 3], "record_b": [2, 4]}
+    decided = decide(pl.DataFrame({**base, "name_count": [2, 40]}), 0.95, 0.5)
+    assert decided["decision"].to_list() == ["auto", "review"]

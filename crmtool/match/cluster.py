@@ -23,6 +23,7 @@ import polars as pl
 from crmtool.match.exact import connected_components
 
 GENDER_CONFLICT = 1  # features: gender level "conflict"
+RARE_NAME = 6  # records with one surname + first name, beyond which names alone merge nothing
 MIDDLE_CONFLICT = 2  # features: middle_name level "different"
 
 
@@ -46,13 +47,18 @@ def identified() -> pl.Expr:
     corroborated = (pl.col("middle_name") == 0) | same_company | ((pl.col("city") == 0) & (pl.col("phone") != 2))
     # A shared line with another first name is a relative or a colleague at the same desk.
     channel = ((pl.col("phone") == 0) | (pl.col("email") == 0)) & (pl.col("first_name") != 3)
-    return channel | (names & ~contradicted & corroborated)
+    # Names alone vouch for one person only while few records carry them: where a surname
+    # and first name are common, two of them in one city are as likely two people.
+    rare = pl.col("name_count").fill_null(0) <= RARE_NAME
+    return channel | (names & ~contradicted & corroborated & rare)
 
 
 def decide(scored: pl.DataFrame, upper: float, lower: float) -> pl.DataFrame:
     """decision auto | review | reject, and the reason, per pair."""
     p = pl.col("match_probability")
     conflict = hard_conflict()
+    if "name_count" not in scored.columns:
+        scored = scored.with_columns(name_count=pl.lit(None, dtype=pl.Int32))
     return scored.with_columns(
         # a man and a woman are two people whatever else they share (a family's phone)
         decision=pl.when(pl.col("gender") == GENDER_CONFLICT).then(pl.lit("reject"))

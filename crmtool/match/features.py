@@ -34,6 +34,7 @@ COMPARISONS = tuple(LEVELS)
 _COLUMNS = (
     "record_id", "last_key", "first_key", "first_keys", "middle_key", "first_initial", "middle_initial",
     "gender", "translit_keys", "phones", "lines", "email_keys", "company_key", "corporate_domains", "city",
+    "name_count",
 )
 _NORMALIZED = """
 SELECT n.record_id, n.last_key, n.first_key, n.first_keys, n.middle_key,
@@ -44,7 +45,9 @@ SELECT n.record_id, n.last_key, n.first_key, n.first_keys, n.middle_key,
        -- a number with its extension: the same switchboard with another extension is another person
        list_transform(list_zip(n.phones, n.phone_exts), lambda x: x[1] || '#' || coalesce(x[2], '')) AS lines,
        n.email_keys, n.company_key, n.corporate_domains,
-       nullif(lower(replace(regexp_replace(trim(r.city), '^(г\\.?|город)\\s+|\\s+г\\.?$', ''), 'ё', 'е')), '') AS city
+       nullif(lower(replace(regexp_replace(trim(r.city), '^(г\\.?|город)\\s+|\\s+г\\.?$', ''), 'ё', 'е')), '') AS city,
+       -- how many records carry this surname + first name: a crowd of namesakes or one person
+       count(*) OVER (PARTITION BY n.last_key, n.first_key) AS name_count
 FROM normalized n JOIN records r USING (record_id)
 """
 
@@ -84,7 +87,8 @@ def compare(pairs: pl.DataFrame, records: pl.DataFrame, weak_phones: pl.Series |
         city=_two(pl.col("city_a"), pl.col("city_b")),
     ).with_columns(pl.col(c).cast(pl.Int8) for c in COMPARISONS)
     extra = [c for c in pairs.columns if c not in ("record_a", "record_b")]
-    return pl.concat([levels, df.select("surname_sim"), pairs.select(extra)], how="horizontal")
+    name_count = df.select(name_count=pl.max_horizontal("name_count_a", "name_count_b").cast(pl.Int32))
+    return pl.concat([levels, df.select("surname_sim"), name_count, pairs.select(extra)], how="horizontal")
 
 
 def _overlap(a: pl.Expr, b: pl.Expr) -> pl.Expr:

@@ -101,7 +101,7 @@ def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, s
         con.execute("DELETE FROM pairs")
         con.execute("DELETE FROM clusters WHERE entity = 'contact'")
         if decided.height:
-            frame = decided.with_columns(entity=pl.lit("contact"))
+            frame = decided.with_columns(entity=pl.lit("contact")).drop("name_count", strict=False)
             con.register("_pairs", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
             try:
                 con.execute("INSERT INTO pairs BY NAME SELECT * FROM _pairs")
