@@ -13,14 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from measure import run_measured  # noqa: E402
 DATA = HERE / "data"
 CASES = [
     # name, generator args, target seconds
@@ -48,23 +49,10 @@ def measure(path: Path) -> tuple[float, float, dict]:
     """Wall seconds and peak RSS (MB) of one `crmtool load` in a fresh process."""
     crmtool = Path(sys.executable).with_name("crmtool")
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "bench.duckdb"
-        script = (
-            "import resource, subprocess, sys, json;"
-            "p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
-            "print(json.dumps({'rc': p.returncode, 'out': p.stdout, 'err': p.stderr[-2000:],"
-            " 'maxrss_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))"
-        )
-        start = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-c", script, str(crmtool), "load", str(path), "--db", str(db), "--json"],
-            capture_output=True, text=True, check=True,
-        )
-        wall = time.perf_counter() - start
-    result = json.loads(proc.stdout)
+        wall, rss, result = run_measured([crmtool, "load", path, "--db", Path(tmp) / "bench.duckdb", "--json"])
     if result["rc"] != 0:
         raise SystemExit(f"crmtool failed on {path}: {result['err']}")
-    return wall, result["maxrss_kb"] / 1024, json.loads(result["out"])
+    return wall, rss, json.loads(result["out"])
 
 
 def main() -> None:

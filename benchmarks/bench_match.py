@@ -36,7 +36,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -45,20 +44,12 @@ sys.path.insert(0, str(HERE))
 
 import match_score  # noqa: E402
 from match_data import GENERATOR_VERSION  # noqa: E402
+from measure import run_measured  # noqa: E402
 
 CONTACT_PRECISION, CONTACT_RECALL, COMPANY_PRECISION = 0.99, 0.95, 0.995
 BIG = 1_000_000  # the size the time and memory bars apply to
 TARGET_S, MEMORY_TARGET_MB = 60.0, 4096
 SPLINK_THRESHOLD = 0.9
-
-# Runs a command and reports its exit code, output and peak RSS (of the child only).
-_MEASURE = (
-    "import resource, subprocess, sys, json;"
-    "p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
-    "print(json.dumps({'rc': p.returncode, 'out': p.stdout[-4000:], 'err': p.stderr[-4000:],"
-    " 'maxrss_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))"
-)
-
 
 def parse_size(text: str) -> int:
     text = text.strip().lower()
@@ -87,23 +78,13 @@ def ensure_data(label: str, records: int, seed: int) -> Path:
     return folder
 
 
-def measure(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float, dict]:
-    """Wall seconds, peak RSS (MB) and the result record of one command in a fresh process."""
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True, check=True,
-                          env=env, cwd=cwd)
-    wall = time.perf_counter() - start
-    result = json.loads(proc.stdout)
-    return wall, result["maxrss_kb"] / 1024, result
-
-
 def run_crmtool(folder: Path, work: Path, src: Path | None) -> tuple[float, float]:
     env = dict(os.environ)
     if src is not None:  # benchmark another source tree (say, an export of HEAD) with the same venv
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     cmd = [sys.executable, "-m", "crmtool", "run", str(folder / "contacts.csv"), str(folder / "companies.csv"),
            "--db", str(work / "bench.duckdb"), "--out", str(work / "out"), "--quiet"]
-    wall, rss, result = measure(cmd, env, cwd=work)  # not the checkout's cwd: `-m` would import from it first
+    wall, rss, result = run_measured(cmd, env, cwd=work)  # not the checkout's cwd: `-m` would import from it first
     if result["rc"] != 0:
         raise SystemExit(f"crmtool run failed (exit {result['rc']}) on {folder}:\n{result['err']}")
     return wall, rss
@@ -202,7 +183,7 @@ def splink_worker(db: Path, out_csv: Path) -> None:
 
 def run_splink(work: Path) -> tuple[float, float, Path]:
     out_csv = work / "splink_crosswalk.csv"
-    wall, rss, result = measure([sys.executable, str(Path(__file__).resolve()), "--splink-worker", str(work),
+    wall, rss, result = run_measured([sys.executable, str(Path(__file__).resolve()), "--splink-worker", str(work),
                                  "--splink-out", str(out_csv)])
     if result["rc"] != 0:
         raise RuntimeError(f"splink failed (exit {result['rc']}):\n{result['err']}")

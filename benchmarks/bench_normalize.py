@@ -26,27 +26,17 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_load import ensure  # noqa: E402
+from measure import run_measured  # noqa: E402
 
 TARGET_S = 20.0
 MEMORY_TARGET_MB = 3072
 
 
 def measure(db: Path) -> tuple[float, float, dict]:
-    crmtool = Path(sys.executable).with_name("crmtool")
-    script = (
-        "import resource, subprocess, sys, json;"
-        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
-        "print(json.dumps({'rc': p.returncode, 'out': p.stdout, 'err': p.stderr[-2000:],"
-        " 'maxrss_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))"
-    )
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", script, str(crmtool), "normalize", "--db", str(db), "--json"],
-                          capture_output=True, text=True, check=True)
-    wall = time.perf_counter() - start
-    result = json.loads(proc.stdout)
+    wall, rss, result = run_measured([Path(sys.executable).with_name("crmtool"), "normalize", "--db", db, "--json"])
     if result["rc"] != 0:
         raise SystemExit(f"crmtool normalize failed: {result['err']}")
-    return wall, result["maxrss_kb"] / 1024, json.loads(result["out"])
+    return wall, rss, json.loads(result["out"])
 
 
 def families(db: Path) -> dict[str, float]:

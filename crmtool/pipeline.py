@@ -12,8 +12,7 @@ from typing import Sequence
 
 from crmtool import console
 from crmtool.export.csv_files import write_outputs
-from crmtool.match.stage import MatchSummary, match_workspace
-from crmtool.normalize.profile import mark_normalized
+from crmtool.match.stage import LOWER, UPPER, MatchSummary, match_workspace
 from crmtool.normalize.runner import NormalizeSummary, normalize_workspace
 from crmtool.sources.base import ReadOptions
 from crmtool.sources.loader import FileOutcome, discover, load_file
@@ -80,6 +79,20 @@ def load_paths(
     return summary
 
 
+def normalize_stage(ws: Workspace, default_region: str = "RU") -> NormalizeSummary:
+    """The normalize stage with a progress bar naming its steps."""
+    with console.progress_bar() as bar:
+        task = bar.add_task("normalizing", total=None)
+        return normalize_workspace(ws, default_region, stage=lambda s: bar.update(task, description=s))
+
+
+def match_stage(ws: Workspace, upper: float = UPPER, lower: float = LOWER) -> MatchSummary:
+    """The match stage with a progress bar naming its steps."""
+    with console.progress_bar() as bar:
+        task = bar.add_task("matching", total=None)
+        return match_workspace(ws, upper, lower, stage=lambda s: bar.update(task, description=s))
+
+
 @dataclass
 class RunSummary:
     load: LoadSummary
@@ -102,12 +115,7 @@ def run_pipeline(
 ) -> RunSummary:
     """Load → normalize → match → write contacts.csv, companies.csv and crosswalk.csv."""
     loaded = load_paths(ws, sources, mapping=mapping, options=options, run_id=run_id, on_outcome=on_outcome)
-    with console.progress_bar() as bar:
-        task = bar.add_task("normalizing", total=None)
-        normalized = normalize_workspace(ws, default_region, stage=lambda s: bar.update(task, description=s))
-    mark_normalized(ws, default_region)
-    with console.progress_bar() as bar:
-        task = bar.add_task("matching", total=None)
-        matched = match_workspace(ws, stage=lambda s: bar.update(task, description=s))
+    normalized = normalize_stage(ws, default_region)
+    matched = match_stage(ws)
     outputs = write_outputs(ws, out_dir)
     return RunSummary(loaded, normalized, matched, outputs, out_dir)

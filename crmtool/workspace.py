@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import duckdb
+import polars as pl
 
 from crmtool.errors import WorkspaceError
 
@@ -284,6 +285,15 @@ class Workspace:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
+    @contextmanager
+    def registered(self, name: str, frame) -> Iterator[None]:
+        """A polars frame visible to SQL as `name` for the duration (one zero-copy Arrow view)."""
+        self.con.register(name, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+        try:
+            yield
+        finally:
+            self.con.unregister(name)
+
     def next_id(self, table: str, column: str) -> int:
         return self.scalar(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}")
 
@@ -292,7 +302,7 @@ class Workspace:
         run_id = self.next_id("runs", "run_id")
         self.con.execute(
             "INSERT INTO runs (run_id, command, args, \"user\", started_at, status) VALUES (?, ?, ?, ?, ?, 'running')",
-            [run_id, command, json.dumps(args, ensure_ascii=False, default=str), _user(), datetime.now()],
+            [run_id, command, json.dumps(args, ensure_ascii=False, default=str), current_user(), datetime.now()],
         )
         return run_id
 
@@ -317,7 +327,7 @@ def journaled(ws: Workspace, command: str, args: dict[str, Any]) -> Iterator[dic
     ws.finish_run(run_id, status, counts)
 
 
-def _user() -> str:
+def current_user() -> str:
     try:
         return getpass.getuser()
     except Exception:  # no passwd entry in some containers

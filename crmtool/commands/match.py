@@ -9,7 +9,8 @@ import typer
 
 from crmtool import console
 from crmtool.errors import CrmError
-from crmtool.match.stage import LOWER, UPPER, match_workspace
+from crmtool.match.stage import LOWER, UPPER
+from crmtool.pipeline import match_stage
 from crmtool.normalize.profile import ensure_normalized
 from crmtool.options import DEFAULT_DB_PATH, Db, Json, Quiet, Region
 from crmtool.workspace import Workspace, journaled
@@ -34,9 +35,7 @@ def match(
     console.set_quiet(quiet or as_json)
     with Workspace.open(db, create=False) as ws, journaled(ws, "match", {"upper": upper, "lower": lower}) as counts:
         ensure_normalized(ws, region.upper())
-        with console.progress_bar() as bar:
-            task = bar.add_task("matching", total=None)
-            summary = match_workspace(ws, upper, lower, stage=lambda s: bar.update(task, description=s))
+        summary = match_stage(ws, upper, lower)
         counts.update(summary.counts())
     if as_json:
         console.out.print_json(json.dumps({**counts, "model": summary.model.as_dict()}, ensure_ascii=False))

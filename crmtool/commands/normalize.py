@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
-
-import typer
 
 from crmtool import console
-from crmtool.normalize.profile import mark_normalized
-from crmtool.normalize.runner import normalize_workspace
+from crmtool.pipeline import normalize_stage
 from crmtool.options import DEFAULT_DB_PATH, Db, Json, Quiet, Region
 from crmtool.workspace import Workspace, journaled
 
@@ -29,10 +25,7 @@ def normalize(
     """
     console.set_quiet(quiet or as_json)
     with Workspace.open(db, create=False) as ws, journaled(ws, "normalize", {"region": region}) as counts:
-        with console.progress_bar() as bar:
-            task = bar.add_task("normalizing", total=None)
-            summary = normalize_workspace(ws, region.upper(), stage=lambda s: bar.update(task, description=s))
-        mark_normalized(ws, region.upper())
+        summary = normalize_stage(ws, region.upper())
         counts.update(summary.counts())
     if as_json:
         console.out.print_json(json.dumps(counts, ensure_ascii=False))

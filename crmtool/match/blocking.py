@@ -37,9 +37,9 @@ from dataclasses import dataclass
 import polars as pl
 from rapidfuzz.distance import JaroWinkler
 
+from crmtool.match.exact import CONTACT_HINTS
 from crmtool.workspace import Workspace
 
-CONTACT_HINTS = ("person", "person_at_company", "unknown")
 MAX_BLOCK = 20  # records sharing one key, beyond which the key only weighs as evidence
 MAX_NAMES = 1  # distinct surnames (phonetic skeletons) on one phone/e-mail: more is a switchboard or a family
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmtool.match.exact import COMPANY_HINTS, INSERT_CLUSTERS
+from crmtool.match.exact import COMPANY_HINTS, write_clusters
+from crmtool.match.features import CITY_KEY
 from crmtool.workspace import Workspace
 
 _RECORDS = f"""
@@ -25,7 +26,7 @@ SELECT n.record_id, n.inn, n.kpp, n.company_key AS name_key, n.opf,
        -- a company record's own numbers and addresses (a contact's are the person's)
        CASE WHEN n.entity_hint = 'company' THEN n.phones ELSE []::VARCHAR[] END AS phones,
        CASE WHEN n.entity_hint = 'company' THEN n.email_keys ELSE []::VARCHAR[] END AS emails,
-       nullif(lower(replace(regexp_replace(trim(r.city), '^(г\\.?|город)\\s+|\\s+г\\.?$', ''), 'ё', 'е')), '') AS city
+       {CITY_KEY} AS city
 FROM normalized n JOIN records r USING (record_id)
 WHERE n.entity_hint IN {COMPANY_HINTS}
 """
@@ -122,9 +123,5 @@ def cluster_companies(ws: Workspace) -> int:
     ).select(pl.col("record_id").alias("node"), "label")
     with ws.transaction():
         con.execute("DELETE FROM clusters WHERE entity = 'company'")
-        con.register("_labels", labels)
-        try:
-            con.execute(INSERT_CLUSTERS, ["company", "CO", "company", "company_rules"])
-        finally:
-            con.unregister("_labels")
+        write_clusters(ws, labels, "company", "CO", "company_rules")
     return labels["label"].n_unique()

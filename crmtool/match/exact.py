@@ -67,15 +67,17 @@ def group_exact(ws: Workspace, entities: tuple[str, ...] = ("contact", "company"
             nodes = con.sql(f"SELECT record_id FROM records WHERE entity_hint IN {hints}").pl().get_column("record_id")
             edges = con.sql(keys_sql).pl().rename({"record_id": "node"})
             labels = connected_components(nodes.alias("node"), edges)
-            con.register("_labels", labels)
-            try:
-                con.execute(INSERT_CLUSTERS, [entity, prefix, entity, "exact"])
-            finally:
-                con.unregister("_labels")
+            write_clusters(ws, labels, entity, prefix, "exact")
             counts[f"{entity}_clusters"] = ws.scalar(
                 "SELECT count(DISTINCT cluster_id) FROM clusters WHERE entity = ?", [entity]
             )
     return counts
+
+
+def write_clusters(ws: Workspace, labels: pl.DataFrame, entity: str, prefix: str, rule: str) -> None:
+    """Insert `clusters` rows for `labels` (node = record_id, label = any id shared by a cluster)."""
+    with ws.registered("_labels", labels):
+        ws.con.execute(INSERT_CLUSTERS, [entity, prefix, entity, rule])
 
 
 # The cluster id is derived from its earliest member by (file content hash,

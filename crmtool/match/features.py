@@ -36,7 +36,9 @@ _COLUMNS = (
     "gender", "translit_keys", "phones", "lines", "email_keys", "company_key", "corporate_domains", "city",
     "name_count",
 )
-_NORMALIZED = """
+# A city as a key: "г. Москва", "Москва г", "город Москва" → москва.
+CITY_KEY = r"nullif(lower(replace(regexp_replace(trim(r.city), '^(г\.?|город)\s+|\s+г\.?$', ''), 'ё', 'е')), '')"
+_NORMALIZED = f"""
 SELECT n.record_id, n.last_key, n.first_key, n.first_keys, n.middle_key,
        coalesce(n.first_initial, upper(left(n.first_name, 1))) AS first_initial,
        coalesce(n.middle_initial, upper(left(n.middle_name, 1))) AS middle_initial,
@@ -45,7 +47,7 @@ SELECT n.record_id, n.last_key, n.first_key, n.first_keys, n.middle_key,
        -- a number with its extension: the same switchboard with another extension is another person
        list_transform(list_zip(n.phones, n.phone_exts), lambda x: x[1] || '#' || coalesce(x[2], '')) AS lines,
        n.email_keys, n.company_key, n.corporate_domains,
-       nullif(lower(replace(regexp_replace(trim(r.city), '^(г\\.?|город)\\s+|\\s+г\\.?$', ''), 'ё', 'е')), '') AS city,
+       {CITY_KEY} AS city,
        -- how many records carry this surname + first name: a crowd of namesakes or one person
        count(*) OVER (PARTITION BY n.last_key, n.first_key) AS name_count
 FROM normalized n JOIN records r USING (record_id)

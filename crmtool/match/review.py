@@ -10,8 +10,6 @@ keeps the two apart even when other links would join them.
 
 from __future__ import annotations
 
-import getpass
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import polars as pl
 
 from crmtool.errors import CrmError
 from crmtool.match.features import LEVELS
-from crmtool.workspace import Workspace
+from crmtool.workspace import Workspace, current_user
 
 SAME, DIFFERENT = "same", "different"
 VERDICTS = {
@@ -118,7 +116,7 @@ def import_review(ws: Workspace, path: Path) -> dict[str, int]:
         except ValueError:
             raise CrmError(f"{path}: row {i}: pair {pair!r} is not 'record:record'") from None
         decided.append((min(a, b), max(a, b), word))
-    user = _user()
+    user = current_user()
     now = datetime.now()
     with ws.transaction():
         for a, b, word in decided:
@@ -132,9 +130,3 @@ def import_review(ws: Workspace, path: Path) -> dict[str, int]:
 def verdicts(ws: Workspace) -> pl.DataFrame:
     return ws.con.sql("SELECT record_a, record_b, verdict FROM decisions").pl()
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return os.environ.get("USER", "unknown")

@@ -18,7 +18,7 @@ from crmtool.match import model as fs
 from crmtool.match.blocking import CONTACT_HINTS, block_contacts
 from crmtool.match.cluster import cluster, decide
 from crmtool.match.companies import cluster_companies
-from crmtool.match.exact import INSERT_CLUSTERS
+from crmtool.match.exact import write_clusters
 from crmtool.match.features import compare, record_frame
 from crmtool.match.review import DIFFERENT, SAME, verdicts
 from crmtool.workspace import Workspace
@@ -102,16 +102,9 @@ def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, s
         con.execute("DELETE FROM clusters WHERE entity = 'contact'")
         if decided.height:
             frame = decided.with_columns(entity=pl.lit("contact")).drop("name_count", strict=False)
-            con.register("_pairs", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
-            try:
+            with ws.registered("_pairs", frame):
                 con.execute("INSERT INTO pairs BY NAME SELECT * FROM _pairs")
-            finally:
-                con.unregister("_pairs")
-        con.register("_labels", labels)
-        try:
-            con.execute(INSERT_CLUSTERS, ["contact", "CT", "contact", "match"])
-        finally:
-            con.unregister("_labels")
+        write_clusters(ws, labels, "contact", "CT", "match")
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [MODEL_KEY, json.dumps(model.as_dict())])
     stage("companies")
     company_clusters = cluster_companies(ws)

@@ -10,31 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from crmtool.normalize.runner import FIELDS, normalize_workspace
+from crmtool.normalize.runner import FIELDS, SIGNATURE_KEY, normalize_workspace, signature
 from crmtool.workspace import Workspace
-
-SIGNATURE_KEY = "normalized_sources"
-
-
-def sources_signature(ws: Workspace) -> str:
-    """What the normalized tables were computed from: the loaded files, by content."""
-    return ws.scalar("SELECT coalesce(string_agg(sha256, ',' ORDER BY source_id), '') FROM sources") or ""
 
 
 def ensure_normalized(ws: Workspace, default_region: str = "RU") -> bool:
     """Normalize when the sources changed since the last time; True when it ran."""
-    signature = f"{default_region}|{sources_signature(ws)}"
-    if ws.scalar("SELECT value FROM meta WHERE key = ?", [SIGNATURE_KEY]) == signature:
+    if ws.scalar("SELECT value FROM meta WHERE key = ?", [SIGNATURE_KEY]) == signature(ws, default_region):
         return False
     normalize_workspace(ws, default_region)
-    mark_normalized(ws, default_region)
     return True
-
-
-def mark_normalized(ws: Workspace, default_region: str) -> None:
-    ws.con.execute(
-        "INSERT OR REPLACE INTO meta VALUES (?, ?)", [SIGNATURE_KEY, f"{default_region}|{sources_signature(ws)}"]
-    )
 
 
 @dataclass

@@ -46,6 +46,13 @@ FROM records
 """
 
 Stage = Callable[[str], None]
+# meta key: which sources (by content) and region the normalize tables were computed from
+SIGNATURE_KEY = "normalized_sources"
+
+
+def signature(ws: Workspace, default_region: str) -> str:
+    shas = ws.scalar("SELECT coalesce(string_agg(sha256, ',' ORDER BY source_id), '') FROM sources") or ""
+    return f"{default_region}|{shas}"
 
 
 @dataclass
@@ -73,11 +80,9 @@ def normalize_workspace(ws: Workspace, default_region: str = "RU", stage: Stage 
             con.execute(f"DELETE FROM {table}")
         for table, frame in (("normalized", normalized), ("field_checks", checks), ("field_stats", stats)):
             if frame.height:
-                con.register("_frame", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
-                try:
+                with ws.registered("_frame", frame):
                     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
-                finally:
-                    con.unregister("_frame")
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [SIGNATURE_KEY, signature(ws, default_region)])
     return NormalizeSummary(records.height, stats)
 
 

@@ -189,8 +189,7 @@ def _store(
         flagged += counts[1]
         # One zero-copy Arrow view for both inserts (scanning the polars frame
         # directly would convert it to Arrow once per INSERT).
-        con.register("_batch", batch.to_arrow(compat_level=pl.CompatLevel.newest()))
-        try:
+        with ws.registered("_batch", batch):
             con.execute(
                 "INSERT INTO raw_records SELECT (?::BIGINT << 32) | source_row, ?, source_row, sheet, line, entity_hint, raw"
                 " FROM _batch",
@@ -202,8 +201,6 @@ def _store(
                 f" {_RECORD_COLUMNS}, extra, flags FROM _batch",
                 [source_id, source_id, source_id],
             )
-        finally:
-            con.unregister("_batch")
     mapping = {"tables": [t.as_dict() for t in result.tables]}
     con.execute(
         "UPDATE sources SET rows = ?, rejected = ?, flagged = ?, mapping = ?, notes = ?, format = ?, encoding = ?"
