@@ -38,6 +38,7 @@ import polars as pl
 from rapidfuzz.distance import JaroWinkler
 
 from crmtool.match.exact import CONTACT_HINTS
+from crmtool.normalize.cities import city_key
 from crmtool.workspace import Workspace
 
 MAX_BLOCK = 20  # records sharing one key, beyond which the key only weighs as evidence
@@ -154,9 +155,9 @@ def _refine_names(con, keys: pl.DataFrame, max_block: int) -> pl.DataFrame:
     if big.is_empty():
         return keys
     extra = con.sql(
-        "SELECT n.record_id, coalesce(n.middle_initial, upper(left(n.middle_name, 1))) AS mi, lower(r.city) AS city"
+        "SELECT n.record_id, coalesce(n.middle_initial, upper(left(n.middle_name, 1))) AS mi, r.city"
         " FROM normalized n JOIN records r USING (record_id)"
-    ).pl()
+    ).pl().with_columns(city=city_key(pl.col("city")))
     inside = keys.join(big, on="key").join(extra, on="record_id", how="left")
     by_middle = inside.with_columns(
         key=pl.concat_str([pl.col("key"), pl.lit("|"), pl.col("mi").fill_null("?")])

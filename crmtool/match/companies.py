@@ -17,7 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from crmtool.match.exact import COMPANY_HINTS, write_clusters
-from crmtool.match.features import CITY_KEY
+from crmtool.normalize.cities import city_key
 from crmtool.workspace import Workspace
 
 _RECORDS = f"""
@@ -26,7 +26,7 @@ SELECT n.record_id, n.inn, n.kpp, n.company_key AS name_key, n.opf,
        -- a company record's own numbers and addresses (a contact's are the person's)
        CASE WHEN n.entity_hint = 'company' THEN n.phones ELSE []::VARCHAR[] END AS phones,
        CASE WHEN n.entity_hint = 'company' THEN n.email_keys ELSE []::VARCHAR[] END AS emails,
-       {CITY_KEY} AS city
+       r.city
 FROM normalized n JOIN records r USING (record_id)
 WHERE n.entity_hint IN {COMPANY_HINTS}
 """
@@ -116,7 +116,7 @@ def _disjoint(own: str, group: str) -> pl.Expr:
 def cluster_companies(ws: Workspace) -> int:
     """Rebuild the company rows of `clusters`; returns the number of company clusters."""
     con = ws.con
-    records = con.sql(_RECORDS).pl()
+    records = con.sql(_RECORDS).pl().with_columns(city=city_key(pl.col("city")))
     groups = company_groups(records)
     labels = groups.join(
         groups.group_by("group").agg(pl.col("record_id").min().alias("label")), on="group"

@@ -14,6 +14,7 @@ import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
+from crmtool.normalize.cities import city_key
 from crmtool.workspace import Workspace
 
 NULL = -1
@@ -36,9 +37,7 @@ _COLUMNS = (
     "gender", "translit_keys", "phones", "lines", "email_keys", "company_key", "corporate_domains", "city",
     "name_count",
 )
-# A city as a key: "г. Москва", "Москва г", "город Москва" → москва.
-CITY_KEY = r"nullif(lower(replace(regexp_replace(trim(r.city), '^(г\.?|город)\s+|\s+г\.?$', ''), 'ё', 'е')), '')"
-_NORMALIZED = f"""
+_NORMALIZED = """
 SELECT n.record_id, n.last_key, n.first_key, n.first_keys, n.middle_key,
        coalesce(n.first_initial, upper(left(n.first_name, 1))) AS first_initial,
        coalesce(n.middle_initial, upper(left(n.middle_name, 1))) AS middle_initial,
@@ -47,7 +46,7 @@ SELECT n.record_id, n.last_key, n.first_key, n.first_keys, n.middle_key,
        -- a number with its extension: the same switchboard with another extension is another person
        list_transform(list_zip(n.phones, n.phone_exts), lambda x: x[1] || '#' || coalesce(x[2], '')) AS lines,
        n.email_keys, n.company_key, n.corporate_domains,
-       {CITY_KEY} AS city,
+       r.city,
        -- how many records carry this surname + first name: a crowd of namesakes or one person
        count(*) OVER (PARTITION BY n.last_key, n.first_key) AS name_count
 FROM normalized n JOIN records r USING (record_id)
@@ -59,7 +58,7 @@ CLOSE, SIMILAR = 0.94, 0.88
 
 def record_frame(ws: Workspace) -> pl.DataFrame:
     """The normalized values comparisons need, one row per record."""
-    return ws.con.sql(_NORMALIZED).pl().select(_COLUMNS)
+    return ws.con.sql(_NORMALIZED).pl().with_columns(city=city_key(pl.col("city"))).select(_COLUMNS)
 
 
 def compare(pairs: pl.DataFrame, records: pl.DataFrame, weak_phones: pl.Series | None = None) -> pl.DataFrame:

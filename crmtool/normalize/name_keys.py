@@ -482,9 +482,17 @@ def _surname_gender(key: str) -> str | None:
     return None
 
 
-def _patronymic_base_is_name(base: str, names: dict) -> bool:
+# How a patronymic grows from its first name: Иван → Иван-ович, Сергей / Игорь → Серге-евич /
+# Игор-евич, Никита / Илья → Никит-ич / Иль-ич. So "Любович" is not Люба's patronymic but a
+# (Belarusian) surname, like Карпович or Новодемидович.
+_PATR_NAME_ENDS = {"ович": ("",), "евич": ("й", "ь", ""), "ич": ("а", "я")}
+
+
+def _patronymic_base_is_name(base: str, names: dict, suffix: str = "ич") -> bool:
     base = IRREGULAR_PATR_BASE.get(base, base)
-    return any(base + end in names for end in ("", "й", "ь", "а", "я"))
+    if base in IRREGULAR_PATR_BASE.values():
+        return True
+    return any(base + end in names for end in _PATR_NAME_ENDS[suffix])
 
 
 @lru_cache(maxsize=1 << 20)
@@ -503,9 +511,10 @@ def classify_cyrillic(key: str) -> tuple[str, str | None, str | None, str | None
         if surn_g:
             return "S", None, None, None
         base = key[: -len(patr_m)] if patr_m else key[:-2]
-        if _patronymic_base_is_name(base, names):
+        if _patronymic_base_is_name(base, names, patr_m or "ич"):
             return "P", None, None, "М"
-        return ("Q" if patr_m else "S"), None, "М" if patr_m else None, "М"
+        # a surname in -ович/-ич is worn by women too (Анна Карпович): no gender from it
+        return ("Q" if patr_m else "S"), None, None, "М"
     if key in names:
         g = names[key]
         if _ends(key, SURNAME_SUFFIXES):
@@ -532,9 +541,13 @@ def classify_latin(key: str) -> tuple[str, str | None, str | None, str | None]:
     key = key.replace("'", "")
     if _ends(key, LAT_PATR_F):
         return "p", None, None, "Ж"
-    if _ends(key, LAT_PATR_M):
-        return "p", None, None, "М"
     names = latin_first_names()
+    patr_m = _ends(key, LAT_PATR_M)
+    if patr_m:
+        base = fold_latin(key[: -len(patr_m)])
+        if any(base + end in names for end in ("", "y", "i", "iy", "ij")):
+            return "p", None, None, "М"
+        return "s", None, None, "М"  # Tikhobobrovich, Karpovich: a surname, either gender
     folded = fold_latin(key)
     surn_g = "Ж" if _ends(key, LAT_SURN_F) else ("М" if _ends(key, LAT_SURN_M) else None)
     surname = surn_g is not None or _ends(key, LAT_SURN_ANY) is not None

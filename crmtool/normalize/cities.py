@@ -1,0 +1,38 @@
+"""City keys: "г. Москва", "Москва г", "МСК" and "Moscow" are one city.
+
+Matching compares cities (and companies group by name + city), so the key
+folds what people type: case, ё, the "г."/"город" marks, and everyday
+aliases of the big cities (city_aliases.toml). Pure polars over a column.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+
+_ALIASES = Path(__file__).with_name("city_aliases.toml")
+
+
+@cache
+def aliases() -> dict[str, str]:
+    """alias → city key."""
+    table = tomllib.loads(_ALIASES.read_text(encoding="utf-8"))
+    return {alias: city for city, spellings in table.items() for alias in spellings}
+
+
+def city_key(city: pl.Expr) -> pl.Expr:
+    """The comparable key of a city column (null when empty)."""
+    text = (
+        city.str.to_lowercase()
+        .str.replace_all("ё", "е", literal=True)
+        .str.replace(r"^\s*(?:г\.\s*|г\s+|город\s+)", "")
+        .str.replace(r"\s+г\.?\s*$", "")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars(" ,.")
+    )
+    mapping = aliases()
+    keyed = text.replace(list(mapping), list(mapping.values()))
+    return pl.when(keyed.str.len_chars() > 0).then(keyed)
