@@ -187,8 +187,16 @@ CREATE TABLE decisions (
 );
 """
 
+# v6: what made a pair's names and city weak or strong evidence, kept with the pair so
+# that its decision can be explained: how many records carry the surname + first name,
+# and the share of the base's records in the shared city.
+_V6 = """
+ALTER TABLE pairs ADD COLUMN name_count INTEGER;
+ALTER TABLE pairs ADD COLUMN city_share FLOAT;
+"""
+
 # Forward migrations: MIGRATIONS[i] takes the schema from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _LOCK_HINT = re.compile(r"(Could not set lock|Conflicting lock)", re.I)

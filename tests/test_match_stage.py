@@ -98,11 +98,30 @@ def test_greedy_split_refuses_to_join_a_man_and_a_woman():
     assert labels[1] == labels[2] != labels[3]
 
 
+def _names_pairs(**columns) -> pl.DataFrame:
+    """Pairs whose surname, first name and gender agree; other levels unknown unless given."""
+    n = len(next(iter(columns.values())))
+    base = {"surname": 0, "first_name": 0, "middle_name": -1, "gender": 0, "phone": -1, "email": -1, "company": -1,
+            "city": -1, "match_probability": 0.999, "name_count": 2, "city_share": None}
+    frame = {k: [v] * n for k, v in base.items()} | columns
+    return pl.DataFrame({**frame, "record_a": list(range(1, 2 * n, 2)), "record_b": list(range(2, 2 * n + 1, 2))},
+                        schema_overrides={"city_share": pl.Float32})
+
+
 def test_common_names_alone_merge_nothing():
-    # Same surname, first name and city, nothing else in common: one person if the name is rare,
-    # a review if many records carry it (namesakes multiply in a big base).
-    base = {"surname": [0, 0], "first_name": [0, 0], "middle_name": [-1, -1], "gender": [0, 0], "phone": [-1, -1],
-            "email": [-1, -1], "company": [-1, -1], "city": [0, 0], "match_probability": [0.999, 0.999],
-            "record_a": [1, 3], "record_b": [2, 4]}
-    decided = decide(pl.DataFrame({**base, "name_count": [2, 40]}), 0.95, 0.5)
-    assert decided["decision"].to_list() == ["auto", "review"]
+    # Same surname, first name and city, nothing else in common: one person if the name is rare
+    # and the city small; a review if many records carry the name (namesakes multiply in a big
+    # base) or the city holds a big share of the base (two "Петров Николай" in Moscow).
+    pairs = _names_pairs(city=[0, 0, 0], name_count=[2, 40, 2], city_share=[0.02, 0.02, 0.3])
+    assert decide(pairs, 0.95, 0.5)["decision"].to_list() == ["auto", "review", "review"]
+
+
+def test_names_at_one_company_merge_even_when_common():
+    pairs = _names_pairs(company=[0, 0, 2], name_count=[40, 40, 2])
+    assert decide(pairs, 0.95, 0.5)["decision"].to_list() == ["auto", "auto", "review"]
+
+
+def test_other_mobiles_or_another_city_contradict_names():
+    # the full ФИО, rare: one person, unless each has a mobile of their own or lives elsewhere
+    pairs = _names_pairs(middle_name=[0, 0, 0, 0], phone=[-1, 3, 2, -1], city=[-1, -1, -1, 1])
+    assert decide(pairs, 0.95, 0.5)["decision"].to_list() == ["auto", "review", "auto", "review"]

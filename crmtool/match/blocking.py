@@ -39,12 +39,14 @@ from rapidfuzz.distance import JaroWinkler
 
 from crmtool.match.exact import CONTACT_HINTS
 from crmtool.normalize.cities import city_key
+from crmtool.normalize.name_keys import latin_initials
 from crmtool.workspace import Workspace
 
 MAX_BLOCK = 20  # records sharing one key, beyond which the key only weighs as evidence
 MAX_NAMES = 1  # distinct surnames (phonetic skeletons) on one phone/e-mail: more is a switchboard or a family
 
 _CONTACTS = f"entity_hint IN {CONTACT_HINTS}"
+_INITIALS = ", ".join(f"('{initial}', '{latin}')" for initial, letters in latin_initials().items() for latin in letters)
 
 # rule -> SQL giving (record_id, key, surname) for contacts
 RULES: dict[str, str] = {
@@ -61,11 +63,13 @@ RULES: dict[str, str] = {
                         last_key AS surname
                  FROM normalized WHERE {_CONTACTS} AND middle_key IS NOT NULL AND len(first_keys) > 0
                    AND company_key IS NOT NULL""",
-    "skeleton": f"""SELECT record_id, skeleton || '|' || initial AS key, last_key AS surname FROM (
+    # the initial in Latin letters, so that Горнобобрская В. meets Gornobobrskaya Viktoriya
+    "skeleton": f"""SELECT record_id, skeleton || '|' || coalesce(li.latin, initial) AS key, last_key AS surname FROM (
                         SELECT record_id, skeleton, last_key,
                                coalesce(first_initial, upper(left(first_name, 1))) AS initial
                         FROM normalized WHERE {_CONTACTS}
-                    ) WHERE skeleton IS NOT NULL AND initial IS NOT NULL""",
+                    ) LEFT JOIN (VALUES {_INITIALS}) AS li(initial, latin) USING (initial)
+                    WHERE skeleton IS NOT NULL AND initial IS NOT NULL""",
 }
 # Rules whose keys identify a channel, not a name: a crowd of different names on one is a switchboard.
 CHANNEL_RULES = ("phone", "email")

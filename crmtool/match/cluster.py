@@ -25,6 +25,9 @@ from crmtool.match.exact import connected_components
 GENDER_CONFLICT = 1  # features: gender level "conflict"
 RARE_NAME = 6  # records with one surname + first name, beyond which names alone merge nothing
 MIDDLE_CONFLICT = 2  # features: middle_name level "different"
+DIFFERENT_MOBILES = 3  # features: phone level "different_mobiles"
+SURNAME_SIMILAR = 3  # features: surname level "similar"
+SMALL_CITY = 0.05  # share of the base's records beyond which sharing the city proves nothing
 
 
 def hard_conflict() -> pl.Expr:
@@ -33,32 +36,47 @@ def hard_conflict() -> pl.Expr:
 
 
 def identified() -> pl.Expr:
-    """Evidence that names one person, not just a kind of person: the same line or
-    e-mail, or surname and first name both agreeing with nothing contradicting them.
-    Two "Мария" with nothing else in common are never merged automatically, however
-    the weights add up."""
-    names = pl.col("surname").is_between(0, 2) & pl.col("first_name").is_between(0, 2)
-    # Namesakes: the same ФИО with other phones or at another company is two people as
-    # often as one, and a wrong merge costs more than a review.
+    """Evidence that names one person, not just a kind of person. Two "Мария" with
+    nothing else in common are never merged automatically, however the weights add up:
+
+    - the same line or e-mail, with no other first name;
+    - the name at the same company: surname (or a close spelling) and first name, or
+      first name and patronymic when one side has no surname;
+    - the full ФИО (surname, first name, patronymic) while few records carry the name;
+    - surname and first name in the same small city (≤ SMALL_CITY of the base), while
+      few records carry the name and no e-mail or mobile disagrees.
+
+    A big city is no evidence (a quarter of a base lives in Moscow, and two
+    "Петров Николай" there are as likely two people); another company, another city or
+    another personal mobile contradicts everything but a shared channel."""
+    surname, first = pl.col("surname"), pl.col("first_name")
     same_company = pl.col("company").is_between(0, 1)
-    # Different numbers alone are normal (a work phone here, a mobile there); they
-    # contradict only when nothing else (company, city) ties the two together.
-    contradicted = (pl.col("company") == 2) | ((pl.col("phone") == 2) & ~same_company & (pl.col("city") != 0))
-    corroborated = (pl.col("middle_name") == 0) | same_company | ((pl.col("city") == 0) & (pl.col("phone") != 2))
+    mobiles_differ = pl.col("phone") == DIFFERENT_MOBILES
+    contradicted = (pl.col("company") == 2) | ((mobiles_differ | (pl.col("city") == 1)) & ~same_company)
     # A shared line with another first name is a relative or a colleague at the same desk.
-    channel = ((pl.col("phone") == 0) | (pl.col("email") == 0)) & (pl.col("first_name") != 3)
+    channel = ((pl.col("phone") == 0) | (pl.col("email") == 0)) & (first != 3)
+    at_company = same_company & (
+        (surname.is_between(0, 2) & first.is_between(0, 2))
+        | ((surname == SURNAME_SIMILAR) & first.is_between(0, 1))  # a typo: Гоношилова / Горношилова
+        | (surname.is_null() | (surname == -1)) & first.is_between(0, 1) & (pl.col("middle_name") == 0)
+    )
     # Names alone vouch for one person only while few records carry them: where a surname
-    # and first name are common, two of them in one city are as likely two people.
+    # and first name are common, two of them are as likely two people.
     rare = pl.col("name_count").fill_null(0) <= RARE_NAME
-    return channel | (names & ~contradicted & corroborated & rare)
+    names = surname.is_between(0, 2) & first.is_between(0, 2)
+    full_name = names & (pl.col("middle_name") == 0) & rare
+    small_city = (pl.col("city") == 0) & (pl.col("city_share").fill_null(1.0) <= SMALL_CITY)
+    in_town = names & small_city & rare & (pl.col("email") != 1) & ~mobiles_differ
+    return channel | ((at_company | full_name | in_town) & ~contradicted)
 
 
 def decide(scored: pl.DataFrame, upper: float, lower: float) -> pl.DataFrame:
     """decision auto | review | reject, and the reason, per pair."""
     p = pl.col("match_probability")
     conflict = hard_conflict()
-    if "name_count" not in scored.columns:
-        scored = scored.with_columns(name_count=pl.lit(None, dtype=pl.Int32))
+    for column, dtype in (("name_count", pl.Int32), ("city_share", pl.Float32)):
+        if column not in scored.columns:
+            scored = scored.with_columns(pl.lit(None, dtype=dtype).alias(column))
     return scored.with_columns(
         # a man and a woman are two people whatever else they share (a family's phone)
         decision=pl.when(pl.col("gender") == GENDER_CONFLICT).then(pl.lit("reject"))

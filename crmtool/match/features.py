@@ -10,10 +10,12 @@ for string similarity — no Python loop per pair.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
+from crmtool.normalize import name_keys as nk
 from crmtool.normalize.cities import city_key
 from crmtool.workspace import Workspace
 
@@ -25,7 +27,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "first_name": ("exact", "diminutive_or_translit", "initial", "different"),
     "middle_name": ("exact", "initial", "different"),
     "gender": ("same", "conflict"),
-    "phone": ("shared", "shared_weak", "different"),
+    "phone": ("shared", "shared_weak", "different", "different_mobiles"),
     "email": ("shared", "different"),
     "company": ("same", "domain", "different"),
     "city": ("same", "different"),
@@ -34,8 +36,8 @@ COMPARISONS = tuple(LEVELS)
 
 _COLUMNS = (
     "record_id", "last_key", "first_key", "first_keys", "middle_key", "first_initial", "middle_initial",
-    "gender", "translit_keys", "phones", "lines", "email_keys", "company_key", "corporate_domains", "city",
-    "name_count",
+    "gender", "translit_keys", "phones", "lines", "mobiles", "email_keys", "company_key", "corporate_domains", "city",
+    "name_count", "city_share", "last_latin", "initials_latin",
 )
 _NORMALIZED = """
 SELECT n.record_id, n.last_key, n.first_key, n.first_keys, n.middle_key,
@@ -45,6 +47,8 @@ SELECT n.record_id, n.last_key, n.first_key, n.first_keys, n.middle_key,
        n.translit_keys, n.phones,
        -- a number with its extension: the same switchboard with another extension is another person
        list_transform(list_zip(n.phones, n.phone_exts), lambda x: x[1] || '#' || coalesce(x[2], '')) AS lines,
+       -- personal mobiles: two different ones speak against one person, a desk phone does not
+       list_transform(list_filter(list_zip(n.phones, n.phone_types), lambda x: x[2] = 'mobile'), lambda x: x[1]) AS mobiles,
        n.email_keys, n.company_key, n.corporate_domains,
        r.city,
        -- how many records carry this surname + first name: a crowd of namesakes or one person
@@ -57,8 +61,24 @@ CLOSE, SIMILAR = 0.94, 0.88
 
 
 def record_frame(ws: Workspace) -> pl.DataFrame:
-    """The normalized values comparisons need, one row per record."""
-    return ws.con.sql(_NORMALIZED).pl().with_columns(city=city_key(pl.col("city"))).select(_COLUMNS)
+    """The normalized values comparisons need, one row per record; the Latin forms of
+    surnames (Волков and Volkov meet) and initials (В. and V.) computed once per value."""
+    frame = ws.con.sql(_NORMALIZED).pl().with_columns(city=city_key(pl.col("city")))
+    # how much of the base lives in each city: sharing Moscow says less than sharing Тула
+    frame = frame.with_columns(
+        city_share=(pl.len().over("city") / pl.col("city").count()).cast(pl.Float32).fill_nan(None)
+    ).with_columns(city_share=pl.when(pl.col("city").is_not_null()).then(pl.col("city_share")))
+    surnames = frame.select(pl.col("last_key").drop_nulls().unique()).with_columns(
+        last_latin=nk.fold_expr(nk.translit_expr(pl.col("last_key"), nk.TRANSLIT_SCHEMES[0]))
+    )
+    table = nk.latin_initials()
+    initials = pl.DataFrame({"first_initial": list(table), "initials_latin": [list(v) for v in table.values()]},
+                            schema={"first_initial": pl.String, "initials_latin": pl.List(pl.String)})
+    return (
+        frame.join(surnames, on="last_key", how="left", maintain_order="left")
+        .join(initials, on="first_initial", how="left", maintain_order="left")
+        .select(_COLUMNS)
+    )
 
 
 def compare(pairs: pl.DataFrame, records: pl.DataFrame, weak_phones: pl.Series | None = None) -> pl.DataFrame:
@@ -70,10 +90,9 @@ def compare(pairs: pl.DataFrame, records: pl.DataFrame, weak_phones: pl.Series |
     a = records.rename({c: f"{c}_a" for c in records.columns if c != "record_id"}).rename({"record_id": "record_a"})
     b = records.rename({c: f"{c}_b" for c in records.columns if c != "record_id"}).rename({"record_id": "record_b"})
     df = pairs.join(a, on="record_a", how="left").join(b, on="record_b", how="left")
-    surname_sim = process.cpdist(
-        df["last_key_a"].fill_null("").to_list(), df["last_key_b"].fill_null("").to_list(),
-        scorer=JaroWinkler.normalized_similarity, workers=-1,
-    )
+    # the better of the similarity as typed and of the Latin forms (Пуговгенко / Pugovkenko)
+    surname_sim = np.maximum(_similarity(df["last_key_a"], df["last_key_b"]),
+                             _similarity(df["last_latin_a"], df["last_latin_b"]))
     df = df.with_columns(surname_sim=pl.Series(surname_sim, dtype=pl.Float32))
     weak = weak_phones if weak_phones is not None else pl.Series([], dtype=pl.String)
     levels = df.select(
@@ -88,8 +107,17 @@ def compare(pairs: pl.DataFrame, records: pl.DataFrame, weak_phones: pl.Series |
         city=_two(pl.col("city_a"), pl.col("city_b")),
     ).with_columns(pl.col(c).cast(pl.Int8) for c in COMPARISONS)
     extra = [c for c in pairs.columns if c not in ("record_a", "record_b")]
-    name_count = df.select(name_count=pl.max_horizontal("name_count_a", "name_count_b").cast(pl.Int32))
-    return pl.concat([levels, df.select("surname_sim"), name_count, pairs.select(extra)], how="horizontal")
+    counts = df.select(
+        name_count=pl.max_horizontal("name_count_a", "name_count_b").cast(pl.Int32),
+        city_share=pl.when(pl.col("city_a") == pl.col("city_b")).then(pl.col("city_share_a")),
+    )
+    return pl.concat([levels, df.select("surname_sim"), counts, pairs.select(extra)], how="horizontal")
+
+
+def _similarity(a: pl.Series, b: pl.Series) -> np.ndarray:
+    """Jaro-Winkler of two aligned string columns, in C++ over the whole arrays."""
+    return process.cpdist(a.fill_null("").to_list(), b.fill_null("").to_list(),
+                          scorer=JaroWinkler.normalized_similarity, workers=-1)
 
 
 def _overlap(a: pl.Expr, b: pl.Expr) -> pl.Expr:
@@ -106,6 +134,7 @@ def _surname() -> pl.Expr:
     return (
         pl.when(a.is_null() | b.is_null()).then(NULL)
         .when(a == b).then(0)
+        .when(pl.col("last_latin_a") == pl.col("last_latin_b")).then(1)
         .when(_overlap(pl.col("translit_keys_a"), pl.col("translit_keys_b"))).then(1)
         .when(sim >= CLOSE).then(2)
         .when(sim >= SIMILAR).then(3)
@@ -123,8 +152,9 @@ def _first_name() -> pl.Expr:
         # Иван / Ivan: the Latin forms of "first last" agree (both have a surname)
         .when(pl.col("last_key_a").is_not_null() & pl.col("last_key_b").is_not_null()
               & _overlap(pl.col("translit_keys_a"), pl.col("translit_keys_b"))).then(1)
-        # one side is only an initial ("И."), and it agrees
-        .when((ka.is_null() | kb.is_null()) & (ia == ib)).then(2)
+        # one side is only an initial ("И."), and it agrees, in either script (В. / Vladislav)
+        .when((ka.is_null() | kb.is_null())
+              & ((ia == ib) | _overlap(pl.col("initials_latin_a"), pl.col("initials_latin_b")).fill_null(False))).then(2)
         .otherwise(3)
     )
 
@@ -151,7 +181,8 @@ def _shared(a: pl.Expr, b: pl.Expr) -> pl.Expr:
 
 def _phone(weak: pl.Series) -> pl.Expr:
     """shared: the same line (number and extension) that is not a switchboard;
-    shared_weak: the same number only (a switchboard, or another extension)."""
+    shared_weak: the same number only (a switchboard, or another extension);
+    different_mobiles: no number in common and each side has its own mobile."""
     a, b = pl.col("phones_a"), pl.col("phones_b")
     common = a.list.set_intersection(b)
     same_line = pl.col("lines_a").list.set_intersection(pl.col("lines_b"))
@@ -161,6 +192,7 @@ def _phone(weak: pl.Series) -> pl.Expr:
         pl.when(~_has(a) | ~_has(b)).then(NULL)
         .when(strong.fill_null(False)).then(0)
         .when(common.list.len() > 0).then(1)
+        .when(_has(pl.col("mobiles_a")) & _has(pl.col("mobiles_b"))).then(3)
         .otherwise(2)
     )
 

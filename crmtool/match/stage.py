@@ -101,7 +101,7 @@ def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, s
         con.execute("DELETE FROM pairs")
         con.execute("DELETE FROM clusters WHERE entity = 'contact'")
         if decided.height:
-            frame = decided.with_columns(entity=pl.lit("contact")).drop("name_count", strict=False)
+            frame = decided.with_columns(entity=pl.lit("contact"))
             with ws.registered("_pairs", frame):
                 con.execute("INSERT INTO pairs BY NAME SELECT * FROM _pairs")
         write_clusters(ws, labels, "contact", "CT", "match")

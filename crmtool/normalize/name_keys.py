@@ -556,3 +556,22 @@ def classify_latin(key: str) -> tuple[str, str | None, str | None, str | None]:
     if surname:
         return "s", None, surn_g, None
     return "u", None, None, None
+
+
+# ---------------------------------------------------------------- initials across scripts
+
+# The Latin letters a Cyrillic initial is written with (В. → V., Е. → E. or Ye., Х. → Kh. or H.).
+_CYR_INITIAL_LATIN = {
+    "А": "A", "Б": "B", "В": "VW", "Г": "G", "Д": "D", "Е": "EY", "Ё": "EYJ", "Ж": "Z", "З": "Z", "И": "I",
+    "Й": "YIJ", "К": "KC", "Л": "L", "М": "M", "Н": "N", "О": "O", "П": "P", "Р": "R", "С": "S", "Т": "T",
+    "У": "U", "Ф": "F", "Х": "KH", "Ц": "TC", "Ч": "C", "Ш": "S", "Щ": "S", "Э": "E", "Ю": "YIJ", "Я": "YIJ",
+}
+
+
+@cache
+def latin_initials() -> dict[str, tuple[str, ...]]:
+    """Initial (either script, upper case) → the Latin letters it may be written with, so that
+    "В." meets "Vladislav" and "Е." meets "Yekaterina". A Latin initial stands for itself."""
+    table = {cyr: tuple(latin) for cyr, latin in _CYR_INITIAL_LATIN.items()}
+    table.update({chr(c): (chr(c),) for c in range(ord("A"), ord("Z") + 1)})
+    return table

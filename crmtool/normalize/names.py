@@ -202,15 +202,43 @@ def _first_keys_table() -> pl.DataFrame:
     return pl.DataFrame(out, schema={"key": pl.String, "fk_m": STR_LIST, "fk_f": STR_LIST, "fk_u": STR_LIST}, orient="row")
 
 
+@cache
+def _latin_first_keys_table() -> pl.DataFrame:
+    """Folded Latin spelling → the Cyrillic first-name keys it may stand for, per gender:
+    Sergey, Sergei → сергей; Serega → серега, сергей; Vika → вика, виктория. Every first
+    name and diminutive is transliterated under every scheme and folded, as typed Latin is."""
+    names = pl.DataFrame({"key": list(nk.first_names())}, schema={"key": pl.String})
+    lists = names.join(_first_keys_table(), on="key", how="left").with_columns(
+        [pl.coalesce(pl.col(c), pl.concat_list(pl.col("key"))).alias(c) for c in ("fk_m", "fk_f", "fk_u")]
+    )
+    spelled = pl.concat([
+        lists.with_columns(latin=nk.fold_expr(nk.translit_expr(pl.col("key"), scheme), clean=True))
+        for scheme in nk.TRANSLIT_SCHEMES
+    ]).filter(pl.col("latin").str.len_bytes() > 0)
+    return spelled.group_by("latin").agg(
+        [pl.col(c).explode().unique(maintain_order=True).alias(f"lat_{c}") for c in ("fk_m", "fk_f", "fk_u")]
+    )
+
+
 def _with_first_keys(table: pl.DataFrame) -> pl.DataFrame:
-    """Each word's first_keys for a man, a woman and unknown gender (empty for an initial)."""
-    table = table.join(_first_keys_table(), on="key", how="left", maintain_order="left")
+    """Each word's first_keys for a man, a woman and unknown gender (empty for an initial).
+    A Latin word also gets the Cyrillic names its spelling stands for (Vitya → витя, виктор),
+    so diminutives and Latin spellings meet the Cyrillic records."""
+    fold = TRANSLIT_COLS[-1]
+    table = (
+        table.join(_first_keys_table(), on="key", how="left", maintain_order="left")
+        .join(_latin_first_keys_table(), left_on=fold, right_on="latin", how="left", maintain_order="left")
+    )
     own = pl.when(pl.col("key").is_not_null() & ~pl.col("initial")).then(pl.col("key").str.split("\x1f"))
     empty = pl.lit([], dtype=STR_LIST)
+    latin = pl.col("cls").str.contains("^[a-z]$")
     return table.with_columns(
-        [pl.when(~pl.col("initial")).then(pl.coalesce(pl.col(c), own, empty)).otherwise(empty).alias(c)
+        [pl.when(pl.col("initial")).then(empty)
+         .when(latin & pl.col(f"lat_{c}").is_not_null())
+         .then(pl.concat_list(pl.coalesce(pl.col(c), own, empty), pl.col(f"lat_{c}")).list.unique(maintain_order=True))
+         .otherwise(pl.coalesce(pl.col(c), own, empty)).alias(c)
          for c in ("fk_m", "fk_f", "fk_u")]
-    )
+    ).drop("lat_fk_m", "lat_fk_f", "lat_fk_u")
 
 
 # ---------------------------------------------------------------- choosing the roles

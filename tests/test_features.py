@@ -1,0 +1,69 @@
+"""Comparison levels across scripts, spellings and channels, on a real CSV through load and normalize."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from crmtool.match.blocking import block_contacts
+from crmtool.match.features import LEVELS, compare, record_frame
+from crmtool.normalize.runner import normalize_workspace
+from crmtool.pipeline import load_paths
+from crmtool.workspace import Workspace
+
+ROWS = [
+    ("Волков В. Л.", "+7 994 438-04-98", "", "Москва"),  # 1
+    ("Vladislav Volkov", "8 (994) 438-04-98", "", "г.Москва"),  # 2
+    ("Пуговгенко Елена Станиславовна", "+79953780830", "", ""),  # 3
+    ("Pugovkenko Elena", "+79953780830", "", "Пермь"),  # 4
+    ("Горнобобрская Вика", "+79476293110", "", "МСК"),  # 5
+    ("Gornobobrskaya Viktoriya", "+79476293110", "", "Moscow"),  # 6
+    ("Nostsev Serega", "+78435645073", "", "Казань"),  # 7
+    ("Nostsev Sergey", "+78435645073", "", "Казань"),  # 8
+    ("Кренделева Ольга", "+79161112233", "", "Тула"),  # 9: another mobile than 10
+    ("Кренделева Ольга", "+79162223344", "", "Тула"),  # 10
+    ("Кренделева Ольга", "+74951234567", "", "Тула"),  # 11: a desk phone
+]
+
+
+@pytest.fixture(scope="module")
+def levels(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("features")
+    csv = folder / "people.csv"
+    lines = ["ФИО;Телефон;E-mail;Город"] + [";".join(row) for row in ROWS]
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with Workspace.open(folder / "ws.duckdb") as ws:
+        load_paths(ws, [csv])
+        normalize_workspace(ws)
+        blocks = block_contacts(ws)
+        out = compare(blocks.pairs.select("record_a", "record_b"), record_frame(ws))
+    rows = out.with_columns(a=pl.col("record_a") & 0xFFFFFFFF, b=pl.col("record_b") & 0xFFFFFFFF)
+    return {(a, b): row for a, b, row in zip(rows["a"], rows["b"], rows.iter_rows(named=True))}
+
+
+def level(levels, a: int, b: int, comparison: str) -> str:
+    assert (a, b) in levels, f"rows {a} and {b} were never compared"
+    return LEVELS[comparison][levels[(a, b)][comparison]]
+
+
+def test_a_cyrillic_initial_meets_a_latin_first_name(levels):
+    assert level(levels, 1, 2, "surname") == "translit"
+    assert level(levels, 1, 2, "first_name") == "initial"
+    assert level(levels, 1, 2, "city") == "same"  # Москва / г.Москва
+
+
+def test_surname_typo_across_scripts_is_close(levels):
+    assert level(levels, 3, 4, "surname") in ("close", "similar")
+    assert level(levels, 3, 4, "first_name") == "diminutive_or_translit"  # Elena / Елена
+
+
+def test_latin_and_cyrillic_diminutives_meet(levels):
+    assert level(levels, 5, 6, "first_name") == "diminutive_or_translit"  # Вика / Viktoriya
+    assert level(levels, 5, 6, "city") == "same"  # МСК / Moscow
+    assert level(levels, 7, 8, "first_name") == "diminutive_or_translit"  # Serega / Sergey
+
+
+def test_two_mobiles_differ_more_than_a_mobile_and_a_desk_phone(levels):
+    assert level(levels, 9, 10, "phone") == "different_mobiles"
+    assert level(levels, 9, 11, "phone") == "different"
+    assert levels[(9, 10)]["city_share"] == pytest.approx(3 / 10)  # Тула: 3 of the 10 rows with a city
