@@ -14,6 +14,8 @@ then formed inside each block with polars joins:
 - `given`: the same first name and patronymic at the same company (a typo
   that changes the surname's skeleton too: Савельева / Саельева Дарья
   Евгеньевна, ООО «Теккон Дон»);
+- `company`: the same surname at the same company (colleagues: few per block,
+  and a common name's block split by company rather than dropped);
 - `skeleton`: the same phonetic skeleton of the surname and first initial
   (typos: Кузнецов / Кузнецев).
 
@@ -63,6 +65,11 @@ RULES: dict[str, str] = {
                         last_key AS surname
                  FROM normalized WHERE {_CONTACTS} AND middle_key IS NOT NULL AND len(first_keys) > 0
                    AND company_key IS NOT NULL""",
+    # colleagues' records: a common name split into small blocks by the employer, so that
+    # Иванова Светлана and Иванова Светлана Сергеевна at one company meet (name blocks of a
+    # common name are too big, and splitting them by patronymic initial parts the two)
+    "company": f"""SELECT record_id, last_key || '|' || company_key AS key, last_key AS surname
+                   FROM normalized WHERE {_CONTACTS} AND last_key IS NOT NULL AND company_key IS NOT NULL""",
     # the initial in Latin letters, so that Горнобобрская В. meets Gornobobrskaya Viktoriya
     "skeleton": f"""SELECT record_id, skeleton || '|' || coalesce(li.latin, initial) AS key, last_key AS surname FROM (
                         SELECT record_id, skeleton, last_key,
