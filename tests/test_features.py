@@ -12,17 +12,19 @@ from crmtool.pipeline import load_paths
 from crmtool.workspace import Workspace
 
 ROWS = [
-    ("Волков В. Л.", "+7 994 438-04-98", "", "Москва"),  # 1
-    ("Vladislav Volkov", "8 (994) 438-04-98", "", "г.Москва"),  # 2
-    ("Пуговгенко Елена Станиславовна", "+79953780830", "", ""),  # 3
-    ("Pugovkenko Elena", "+79953780830", "", "Пермь"),  # 4
-    ("Горнобобрская Вика", "+79476293110", "", "МСК"),  # 5
-    ("Gornobobrskaya Viktoriya", "+79476293110", "", "Moscow"),  # 6
-    ("Nostsev Serega", "+78435645073", "", "Казань"),  # 7
-    ("Nostsev Sergey", "+78435645073", "", "Казань"),  # 8
-    ("Кренделева Ольга", "+79161112233", "", "Тула"),  # 9: another mobile than 10
-    ("Кренделева Ольга", "+79162223344", "", "Тула"),  # 10
-    ("Кренделева Ольга", "+74951234567", "", "Тула"),  # 11: a desk phone
+    ("Волков В. Л.", "+7 994 438-04-98", "", "Москва", ""),  # 1
+    ("Vladislav Volkov", "8 (994) 438-04-98", "", "г.Москва", ""),  # 2
+    ("Пуговгенко Елена Станиславовна", "+79953780830", "", "", ""),  # 3
+    ("Pugovkenko Elena", "+79953780830", "", "Пермь", ""),  # 4
+    ("Горнобобрская Вика", "+79476293110", "", "МСК", ""),  # 5
+    ("Gornobobrskaya Viktoriya", "+79476293110", "", "Moscow", ""),  # 6
+    ("Nostsev Serega", "+78435645073", "", "Казань", ""),  # 7
+    ("Nostsev Sergey", "+78435645073", "", "Казань", ""),  # 8
+    ("Кренделева Ольга", "+79161112233", "", "Тула", ""),  # 9: another mobile than 10
+    ("Кренделева Ольга", "+79162223344", "", "Тула", ""),  # 10
+    ("Кренделева Ольга", "+74951234567", "", "Тула", ""),  # 11: a desk phone
+    ("Новотихонцев Андрей", "+79161230001", "", "", "ООО «Итконма»"),  # 12
+    ("Новотихонцев А.", "+79161230001", "a.novotikhontsev@itkonma.ru", "", ""),  # 13: the company's domain
 ]
 
 
@@ -30,7 +32,7 @@ ROWS = [
 def levels(tmp_path_factory):
     folder = tmp_path_factory.mktemp("features")
     csv = folder / "people.csv"
-    lines = ["ФИО;Телефон;E-mail;Город"] + [";".join(row) for row in ROWS]
+    lines = ["ФИО;Телефон;E-mail;Город;Компания"] + [";".join(row) for row in ROWS]
     csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with Workspace.open(folder / "ws.duckdb") as ws:
         load_paths(ws, [csv])
@@ -67,3 +69,7 @@ def test_two_mobiles_differ_more_than_a_mobile_and_a_desk_phone(levels):
     assert level(levels, 9, 10, "phone") == "different_mobiles"
     assert level(levels, 9, 11, "phone") == "different"
     assert levels[(9, 10)]["city_share"] == pytest.approx(3 / 10)  # Тула: 3 of the 10 rows with a city
+
+
+def test_a_company_name_meets_its_mail_domain(levels):
+    assert level(levels, 12, 13, "company") == "domain"

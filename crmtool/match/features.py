@@ -37,7 +37,7 @@ COMPARISONS = tuple(LEVELS)
 _COLUMNS = (
     "record_id", "last_key", "first_key", "first_keys", "middle_key", "first_initial", "middle_initial",
     "gender", "translit_keys", "phones", "lines", "mobiles", "email_keys", "company_key", "corporate_domains", "city",
-    "name_count", "city_share", "last_latin", "initials_latin",
+    "name_count", "city_share", "last_latin", "initials_latin", "company_latin", "domain_root",
 )
 _NORMALIZED = """
 SELECT n.record_id, n.last_key, n.first_key, n.first_keys, n.middle_key,
@@ -74,9 +74,19 @@ def record_frame(ws: Workspace) -> pl.DataFrame:
     table = nk.latin_initials()
     initials = pl.DataFrame({"first_initial": list(table), "initials_latin": [list(v) for v in table.values()]},
                             schema={"first_initial": pl.String, "initials_latin": pl.List(pl.String)})
+    companies = frame.select(pl.col("company_key").drop_nulls().unique()).with_columns(
+        company_latin=nk.fold_expr(nk.translit_expr(pl.col("company_key"), nk.TRANSLIT_SCHEMES[0]))
+    )
+    domain = pl.col("corporate_domains").list.first()
+    roots = frame.select(domain.drop_nulls().unique().alias("domain")).with_columns(
+        # arteks-pro.ru → arteksspro: the name part of the domain, folded like a transliteration
+        domain_root=nk.fold_expr(pl.col("domain").str.split(".").list.get(-2, null_on_oob=True))
+    )
     return (
         frame.join(surnames, on="last_key", how="left", maintain_order="left")
         .join(initials, on="first_initial", how="left", maintain_order="left")
+        .join(companies, on="company_key", how="left", maintain_order="left")
+        .with_columns(domain=domain).join(roots, on="domain", how="left", maintain_order="left")
         .select(_COLUMNS)
     )
 
@@ -197,12 +207,22 @@ def _phone(weak: pl.Series) -> pl.Expr:
     )
 
 
+MIN_DOMAIN_NAME = 5  # letters of a company name that a domain must start with to stand for it
+
+
+def _named_by_domain(company: pl.Expr, root: pl.Expr) -> pl.Expr:
+    return (company.str.len_bytes() >= MIN_DOMAIN_NAME) & root.str.starts_with(company).fill_null(False)
+
+
 def _company() -> pl.Expr:
     ka, kb = pl.col("company_key_a"), pl.col("company_key_b")
     da, db = pl.col("corporate_domains_a"), pl.col("corporate_domains_b")
     return (
         pl.when(ka.is_not_null() & (ka == kb)).then(0)
         .when(_has(da) & _has(db) & _overlap(da, db)).then(1)
+        # ООО «Ромашка» on one side, an address at romashka.ru on the other
+        .when(_named_by_domain(pl.col("company_latin_a"), pl.col("domain_root_b"))
+              | _named_by_domain(pl.col("company_latin_b"), pl.col("domain_root_a"))).then(1)
         .when(ka.is_not_null() & kb.is_not_null()).then(2)
         .otherwise(NULL)
     )
