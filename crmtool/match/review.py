@@ -3,7 +3,8 @@
 `export_review` writes the pairs the matcher left for review, most likely
 first, each as one row with both records side by side, the explanation
 (rules, levels, probability, reason) and an empty "verdict" column.
-`import_review` reads the verdicts back into the `decisions` table; the match
+`import_review` reads the verdicts back into the `decisions` table (so does the
+terminal review, `review_session.py`, through the same `record_verdicts`); the match
 stage obeys them on every later run: "same" merges the pair, "different"
 keeps the two apart even when other links would join them.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Iterable
 
 import polars as pl
 
@@ -31,30 +33,83 @@ HEADER = (
     *(f"a_{f}" for f in SIDE_FIELDS), *(f"b_{f}" for f in SIDE_FIELDS), "verdict",
 )
 
-_PAIRS = """
-WITH side AS (
+_UNDECIDED = """p.decision = 'review'
+  AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.record_a = p.record_a AND d.record_b = p.record_b)"""
+# Most likely first; `after` continues strictly past a row in this order (keyset), so a
+# long session reads the pairs page by page and verdicts given meanwhile shift nothing.
+# The page is picked from `pairs` alone, then joined to its records (millions of review
+# pairs at 1M records: joining them all first would cost seconds a page).
+_PAIRS = f"""
+WITH page AS (
+    SELECT * FROM pairs p
+    WHERE {_UNDECIDED}
+      AND ($p IS NULL OR p.match_probability < $p
+           OR (p.match_probability = $p AND (p.record_a > $a OR (p.record_a = $a AND p.record_b > $b))))
+    ORDER BY p.match_probability DESC, p.record_a, p.record_b
+    LIMIT $limit
+),
+side AS (
     SELECT r.record_id, s.path AS file, r.source_row AS row,
            nullif(concat_ws(' ', n.last_name, n.first_name, n.middle_name), '') AS name,
            array_to_string(n.phones, '; ') AS phones, array_to_string(n.emails, '; ') AS emails,
            n.company, r.city
     FROM records r JOIN normalized n USING (record_id) JOIN sources s ON s.source_id = r.source_id
+    WHERE r.record_id IN (SELECT record_a FROM page UNION ALL SELECT record_b FROM page)
 )
-SELECT p.record_a || ':' || p.record_b AS pair, round(p.match_probability, 4) AS probability, p.reason,
+SELECT p.record_a || ':' || p.record_b AS pair, p.record_a, p.record_b, p.match_probability,
+       round(p.match_probability, 4) AS probability, p.reason,
        array_to_string(p.rules, ', ') AS rules,
        p.surname, p.first_name, p.middle_name, p.gender, p.phone, p.email, p.company AS company_level, p.city AS city_level,
        a.file AS a_file, a.row AS a_row, a.name AS a_name, a.phones AS a_phones, a.emails AS a_emails,
        a.company AS a_company, a.city AS a_city,
        b.file AS b_file, b.row AS b_row, b.name AS b_name, b.phones AS b_phones, b.emails AS b_emails,
        b.company AS b_company, b.city AS b_city
-FROM pairs p JOIN side a ON a.record_id = p.record_a JOIN side b ON b.record_id = p.record_b
-WHERE p.decision = 'review'
-  AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.record_a = p.record_a AND d.record_b = p.record_b)
+FROM page p JOIN side a ON a.record_id = p.record_a JOIN side b ON b.record_id = p.record_b
 ORDER BY p.match_probability DESC, p.record_a, p.record_b
-LIMIT ?
 """
 _LEVEL_COLUMNS = {"surname": "surname", "first_name": "first_name", "middle_name": "middle_name",
                   "gender": "gender", "phone": "phone", "email": "email", "company": "company_level",
                   "city": "city_level"}
+
+
+def review_pairs(ws: Workspace, limit: int, after: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Up to `limit` undecided review pairs, most likely first (past `after`, a row
+    returned before), each a dict with both sides and an `explanation`: the one
+    query behind the workbook and the terminal review."""
+    params = {"limit": limit, "p": None, "a": None, "b": None}
+    if after is not None:
+        params.update(p=after["match_probability"], a=after["record_a"], b=after["record_b"])
+    rows = ws.fetch_dicts(_PAIRS, params)
+    for r in rows:
+        r["explanation"] = ", ".join(
+            f"{name}: {LEVELS[name][r[col]]}" for name, col in _LEVEL_COLUMNS.items() if r[col] is not None and r[col] >= 0
+        )
+    return rows
+
+
+def undecided_count(ws: Workspace) -> int:
+    """How many review pairs still wait for a verdict."""
+    return ws.scalar(f"SELECT count(*) FROM pairs p WHERE {_UNDECIDED}")
+
+
+def record_verdicts(ws: Workspace, decided: Iterable[tuple[int, int, str]], source: str) -> int:
+    """Store verdicts (record, record, same|different) together, replacing earlier ones
+    on the same pair: the one way verdicts get in, from a workbook or the terminal."""
+    user, now = current_user(), datetime.now()
+    rows = []
+    for a, b, verdict in decided:
+        if verdict not in (SAME, DIFFERENT):
+            raise ValueError(f"verdict {verdict!r} is neither {SAME!r} nor {DIFFERENT!r}")
+        rows.append([min(a, b), max(a, b), verdict, user, now, source])
+    if rows:
+        with ws.transaction():
+            ws.con.executemany("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
+
+
+def withdraw_verdict(ws: Workspace, a: int, b: int) -> None:
+    """Forget the verdict on a pair (an undo): it is back in review."""
+    ws.con.execute("DELETE FROM decisions WHERE record_a = ? AND record_b = ?", [min(a, b), max(a, b)])
 
 
 def export_review(ws: Workspace, path: Path, limit: int = 1000) -> int:
@@ -62,7 +117,7 @@ def export_review(ws: Workspace, path: Path, limit: int = 1000) -> int:
     import openpyxl
     from openpyxl.styles import Font
 
-    rows = ws.fetch_dicts(_PAIRS, [limit])
+    rows = review_pairs(ws, limit)
     wb = openpyxl.Workbook()
     sheet = wb.active
     sheet.title = "review"
@@ -70,11 +125,8 @@ def export_review(ws: Workspace, path: Path, limit: int = 1000) -> int:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for r in rows:
-        explanation = ", ".join(
-            f"{name}: {LEVELS[name][r[col]]}" for name, col in _LEVEL_COLUMNS.items() if r[col] is not None and r[col] >= 0
-        )
         sheet.append([
-            r["pair"], r["probability"], r["reason"], r["rules"], explanation,
+            r["pair"], r["probability"], r["reason"], r["rules"], r["explanation"],
             *(r[f"a_{f}"] for f in SIDE_FIELDS), *(r[f"b_{f}"] for f in SIDE_FIELDS), None,
         ])
     sheet.freeze_panes = "B2"
@@ -115,14 +167,8 @@ def import_review(ws: Workspace, path: Path) -> dict[str, int]:
             a, b = (int(x) for x in str(pair).split(":"))
         except ValueError:
             raise CrmError(f"{path}: row {i}: pair {pair!r} is not 'record:record'") from None
-        decided.append((min(a, b), max(a, b), word))
-    user = current_user()
-    now = datetime.now()
-    with ws.transaction():
-        for a, b, word in decided:
-            ws.con.execute(
-                "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)", [a, b, word, user, now, str(path)]
-            )
+        decided.append((a, b, word))
+    record_verdicts(ws, decided, str(path))
     return {"verdicts": len(decided), "same": sum(1 for d in decided if d[2] == SAME),
             "different": sum(1 for d in decided if d[2] == DIFFERENT), "rows": frame.height}
 
