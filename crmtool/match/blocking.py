@@ -101,13 +101,15 @@ def block_contacts(ws: Workspace, max_block: int = MAX_BLOCK, max_names: int = M
         weak.append(too_big.with_columns(rule=pl.lit(rule)))
         pairs = _pairs(usable)
         sizes[rule] = pairs.height
-        parts.append(pairs.with_columns(rule=pl.lit(rule)))
-    all_pairs = (
-        pl.concat(parts)
-        .group_by("record_a", "record_b")
-        .agg(pl.col("rule").unique(maintain_order=True).alias("rules"))
-        .sort("record_a", "record_b")
-    )
+        parts.append(pairs.with_columns(bit=pl.lit(1 << len(parts), dtype=pl.UInt32)))
+    # each rule a bit: summing bits per pair is far cheaper than collecting name lists
+    merged = pl.concat(parts).group_by("record_a", "record_b").agg(pl.col("bit").sum().alias("bits"))
+    names = list(RULES)
+    combos = merged.select(pl.col("bits").unique())
+    combos = combos.with_columns(rules=pl.Series(
+        [[names[i] for i in range(len(names)) if bits >> i & 1] for bits in combos["bits"].to_list()],
+        dtype=pl.List(pl.String)))
+    all_pairs = merged.join(combos, on="bits").select("record_a", "record_b", "rules").sort("record_a", "record_b")
     weak_keys = pl.concat(weak).select("rule", "key", "records", "surnames").sort("rule", "records", descending=[False, True])
     return Blocks(all_pairs, weak_keys, sizes)
 

@@ -125,9 +125,15 @@ def compare(pairs: pl.DataFrame, records: pl.DataFrame, weak_phones: pl.Series |
 
 
 def _similarity(a: pl.Series, b: pl.Series) -> np.ndarray:
-    """Jaro-Winkler of two aligned string columns, in C++ over the whole arrays."""
-    return process.cpdist(a.fill_null("").to_list(), b.fill_null("").to_list(),
-                          scorer=JaroWinkler.normalized_similarity, workers=-1)
+    """Jaro-Winkler of two aligned string columns, in C++ over the arrays; computed only
+    where both are present and differ (equal strings are 1.0, a missing one 0.0)."""
+    frame = pl.DataFrame({"a": a, "b": b}).with_row_index("i")
+    out = (a == b).fill_null(False).cast(pl.Float64).to_numpy().copy()
+    differ = frame.filter(pl.col("a") != pl.col("b"))  # nulls drop out here
+    if differ.height:
+        out[differ["i"].to_numpy()] = process.cpdist(
+            differ["a"].to_list(), differ["b"].to_list(), scorer=JaroWinkler.normalized_similarity, workers=-1)
+    return out
 
 
 def _overlap(a: pl.Expr, b: pl.Expr) -> pl.Expr:

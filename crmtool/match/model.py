@@ -94,6 +94,8 @@ def _initial_m() -> dict[str, np.ndarray]:
 # *because* it agreed (pairs blocked on a shared phone all share a phone): on such
 # a sample EM takes every candidate for a match. Names are learned where pairs
 # were found by phone or e-mail, channels where they were found by name.
+FIT_SAMPLE = 1_000_000  # pairs per EM session and for the prior
+
 SESSIONS = (
     (("phone", "email"), ("surname", "first_name", "middle_name", "gender")),
     (("name", "translit", "skeleton", "given"), ("phone", "email", "company", "city")),
@@ -107,13 +109,15 @@ def fit(levels: pl.DataFrame, u: dict[str, np.ndarray], prior: float = 0.1, iter
         return model
     for rules, learned in SESSIONS:
         sample = levels.filter(pl.col("rules").list.eval(pl.element().is_in(list(rules))).list.any()) if "rules" in levels.columns else levels
+        sample = _at_most(sample, FIT_SAMPLE)
         if sample.height < 10:
             continue
         blocked_on = [c for c in COMPARISONS if c not in learned]
         session = _em(sample.with_columns(pl.lit(NULL, dtype=pl.Int8).alias(c) for c in blocked_on), model, prior, iterations)
         for c in learned:
             model.m[c] = session.m[c]
-    arrays = {c: levels[c].to_numpy().astype(np.int64) for c in COMPARISONS}
+    prior_sample = _at_most(levels, FIT_SAMPLE)
+    arrays = {c: prior_sample[c].to_numpy().astype(np.int64) for c in COMPARISONS}
     for i in range(iterations):
         new_prior = float(np.clip(_posterior(arrays, model).mean(), EPS, 1 - EPS))
         model.history.append(new_prior)
@@ -122,6 +126,12 @@ def fit(levels: pl.DataFrame, u: dict[str, np.ndarray], prior: float = 0.1, iter
         if converged:
             break
     return model
+
+
+def _at_most(frame: pl.DataFrame, n: int) -> pl.DataFrame:
+    """A fixed random sample of at most n rows: m and the prior settle long before
+    millions of pairs, and the same input gives the same model."""
+    return frame if frame.height <= n else frame.sample(n, seed=0)
 
 
 def _em(levels: pl.DataFrame, start: Model, prior: float, iterations: int) -> Model:
