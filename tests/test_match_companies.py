@@ -27,11 +27,13 @@ def test_inn_kpp_branches_and_names():
         (1, "7714123459", "771401001", "ромашка", "ООО", False, [], [], "москва"),
         (2, "7714123459", None, "ромашка", "ООО", False, [], [], None),  # КПП not given: the ИНН's only one
         (4, None, None, "ромашка", "ООО", False, [], [], None),  # name only → the only ИНН group with it
-        (5, "6952077880", "695201001", "лютик", "ООО", False, [], [], "тверь"),
-        (6, None, None, "лютик", None, False, ["+74822000000"], [], None),  # the group has no phone to disagree
+        (5, "6952077880", "695201001", "лютик", "ООО", False, ["+74822111111"], [], "тверь"),
+        (6, None, None, "лютик", None, False, ["+74822111111"], [], None),  # shares the company's phone
+        (7, None, None, "лютик", None, False, ["+74822000000"], [], None),  # another phone: a namesake or a branch
     ))
     assert together(groups, 1, 2) and together(groups, 1, 4)
     assert together(groups, 5, 6)
+    assert not together(groups, 5, 7)
 
 
 def test_two_kpp_under_one_inn_are_two_companies():
@@ -69,3 +71,26 @@ def test_other_phones_legal_forms_and_branch_words_keep_companies_apart():
     assert not together(groups, 1, 3)
     assert not together(groups, 4, 5)
     assert not together(groups, 6, 4) and not together(groups, 6, 5)  # two forms: no way to tell
+
+
+def test_branch_marks_and_head_office_channels():
+    groups = company_groups(records(
+        (1, "7712590200", "771201001", "италва", "ООО", False, ["+74951110000"], ["office@italva.ru"], None),
+        (2, "7712590200", "771243001", "италва", "ООО", False, [], [], None),  # КПП reason code 43: a branch
+        (3, "7712590200", None, "италва", "ООО", False, ["+78636692670"], ["rostov@italva.ru"], None),  # other channels
+        (4, "7712590200", None, "италва", "ООО", False, ["+74951110000"], [], None),  # the head office's phone
+    ))
+    assert not together(groups, 1, 2)
+    assert not together(groups, 1, 3)  # all its channels differ from the head office's
+    assert together(groups, 1, 4)
+
+
+def test_branch_marked_by_bracketed_city_or_mailbox():
+    from crmtool.match.companies import branch_marked
+
+    frame = pl.DataFrame({
+        "name": ["ООО «Италва» (Ростов-на-Дону)", "ООО «Италва»", "ООО «Италва» (старая база)", "ООО «Италва»"],
+        "emails": [[], ["kazan@italva.ru"], ["info@italva.ru"], ["filial2@italva.ru"]],
+    })
+    marked = frame.select(branch_marked(pl.col("name"), pl.col("emails")))["name"].to_list()
+    assert marked == [True, True, False, True]

@@ -36,3 +36,25 @@ def city_key(city: pl.Expr) -> pl.Expr:
     mapping = aliases()
     keyed = text.replace(list(mapping), list(mapping.values()))
     return pl.when(keyed.str.len_chars() > 0).then(keyed)
+
+
+@cache
+def known_cities() -> frozenset[str]:
+    """The city keys of the alias table (the big cities)."""
+    return frozenset(aliases().values())
+
+
+@cache
+def latin_city_prefixes(shortest: int = 4) -> frozenset[str]:
+    """Latin spellings of the known cities, letters only, with every prefix of at least
+    `shortest` letters (kazan, novosi, yekate: how mailboxes of regional offices are named)."""
+    from crmtool.normalize.name_keys import TRANSLIT_SCHEMES, translit_expr
+
+    keys = sorted(known_cities())
+    latin = {a for a in aliases() if a.isascii()}
+    spelled = pl.DataFrame({"city": keys}).select(
+        [translit_expr(pl.col("city"), scheme).alias(scheme) for scheme in TRANSLIT_SCHEMES])
+    latin.update(v for col in spelled.columns for v in spelled[col].to_list() if v)
+    letters = {"".join(ch for ch in name if "a" <= ch <= "z") for name in latin}
+    prefixes = {name[:n] for name in letters for n in range(shortest, len(name) + 1)}
+    return frozenset(prefixes | letters)
