@@ -189,10 +189,12 @@ CREATE TABLE decisions (
 
 # v6: what made a pair's names and city weak or strong evidence, kept with the pair so
 # that its decision can be explained: how many records carry the surname + first name,
-# and the share of the base's records in the shared city.
+# the share of the base's records in the shared city, and how alike two different
+# patronymics are (a typo, or another father).
 _V6 = """
 ALTER TABLE pairs ADD COLUMN name_count INTEGER;
 ALTER TABLE pairs ADD COLUMN city_share FLOAT;
+ALTER TABLE pairs ADD COLUMN middle_sim FLOAT;
 """
 
 # Forward migrations: MIGRATIONS[i] takes the schema from version i to i + 1.

@@ -125,3 +125,10 @@ def test_other_mobiles_or_another_city_contradict_names():
     # the full ФИО, rare: one person, unless each has a mobile of their own or lives elsewhere
     pairs = _names_pairs(middle_name=[0, 0, 0, 0], phone=[-1, 3, 2, -1], city=[-1, -1, -1, 1])
     assert decide(pairs, 0.95, 0.5)["decision"].to_list() == ["auto", "review", "auto", "review"]
+
+
+def test_another_patronymic_is_rejected_a_misspelt_one_reviewed():
+    pairs = _names_pairs(middle_name=[2, 2], middle_sim=[0.73, 0.98], phone=[0, 0])
+    decided = decide(pairs.with_columns(pl.col("middle_sim").cast(pl.Float32)), 0.95, 0.5)
+    assert decided["decision"].to_list() == ["reject", "review"]
+    assert decided["reason"].to_list() == ["patronymic_conflict", "patronymic_conflict"]

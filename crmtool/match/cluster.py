@@ -27,12 +27,19 @@ RARE_NAME = 6  # records with one surname + first name, beyond which names alone
 MIDDLE_CONFLICT = 2  # features: middle_name level "different"
 DIFFERENT_MOBILES = 3  # features: phone level "different_mobiles"
 SURNAME_SIMILAR = 3  # features: surname level "similar"
+PATRONYMIC_TYPO = 0.9  # Jaro-Winkler of two full patronymics at or above which one may be a typo
 SMALL_CITY = 0.05  # share of the base's records beyond which sharing the city proves nothing
 
 
 def hard_conflict() -> pl.Expr:
     """Pairs that must never be merged automatically."""
     return (pl.col("gender") == GENDER_CONFLICT) | (pl.col("middle_name") == MIDDLE_CONFLICT)
+
+
+def other_father() -> pl.Expr:
+    """Two full patronymics that are not one misspelt (Сергеевич / Сергевич is a typo,
+    Сергеевич / Петрович two people): rejected, not sent to review."""
+    return (pl.col("middle_name") == MIDDLE_CONFLICT) & (pl.col("middle_sim").fill_null(0.0) < PATRONYMIC_TYPO)
 
 
 def identified() -> pl.Expr:
@@ -74,12 +81,14 @@ def decide(scored: pl.DataFrame, upper: float, lower: float) -> pl.DataFrame:
     """decision auto | review | reject, and the reason, per pair."""
     p = pl.col("match_probability")
     conflict = hard_conflict()
-    for column, dtype in (("name_count", pl.Int32), ("city_share", pl.Float32)):
+    for column, dtype in (("name_count", pl.Int32), ("city_share", pl.Float32), ("middle_sim", pl.Float32)):
         if column not in scored.columns:
             scored = scored.with_columns(pl.lit(None, dtype=dtype).alias(column))
     return scored.with_columns(
         # a man and a woman are two people whatever else they share (a family's phone)
         decision=pl.when(pl.col("gender") == GENDER_CONFLICT).then(pl.lit("reject"))
+        # another father's name: two people (a patronymic that is a typo away is reviewed)
+        .when(other_father()).then(pl.lit("reject"))
         .when(conflict & (p >= lower)).then(pl.lit("review"))
         .when((p >= upper) & ~identified()).then(pl.lit("review"))
         .when(p >= upper).then(pl.lit("auto"))

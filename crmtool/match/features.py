@@ -117,8 +117,11 @@ def compare(pairs: pl.DataFrame, records: pl.DataFrame, weak_phones: pl.Series |
         city=_two(pl.col("city_a"), pl.col("city_b")),
     ).with_columns(pl.col(c).cast(pl.Int8) for c in COMPARISONS)
     extra = [c for c in pairs.columns if c not in ("record_a", "record_b")]
+    middle_sim = _similarity(df["middle_key_a"], df["middle_key_b"])
     counts = df.select(
         name_count=pl.max_horizontal("name_count_a", "name_count_b").cast(pl.Int32),
+        middle_sim=pl.when(pl.col("middle_key_a").is_not_null() & pl.col("middle_key_b").is_not_null())
+        .then(pl.Series(middle_sim, dtype=pl.Float32)),
         city_share=pl.when(pl.col("city_a") == pl.col("city_b")).then(pl.col("city_share_a")),
     )
     return pl.concat([levels, df.select("surname_sim"), counts, pairs.select(extra)], how="horizontal")
