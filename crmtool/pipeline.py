@@ -13,6 +13,8 @@ from typing import Sequence
 from crmtool import console
 from crmtool.export.csv_files import write_outputs
 from crmtool.match.stage import LOWER, UPPER, MatchSummary, match_workspace
+from crmtool.merge.stage import MergeSummary, merge_workspace
+from crmtool.merge.survivorship import Survivorship
 from crmtool.normalize.runner import NormalizeSummary, normalize_workspace
 from crmtool.sources.base import ReadOptions
 from crmtool.sources.loader import FileOutcome, discover, load_file
@@ -100,6 +102,14 @@ class RunSummary:
     matched: MatchSummary
     outputs: dict[str, int]
     out_dir: Path
+    merged: MergeSummary | None = None
+
+
+def merge_stage(ws: Workspace, rules: Survivorship | None = None) -> MergeSummary:
+    """The merge stage with a spinner: golden records, links, provenance."""
+    with console.progress_bar(bytes_mode=False) as bar:
+        bar.add_task("merging golden records", total=None)
+        return merge_workspace(ws, rules)
 
 
 def run_pipeline(
@@ -113,9 +123,10 @@ def run_pipeline(
     on_outcome=None,
     default_region: str = "RU",
 ) -> RunSummary:
-    """Load → normalize → match → write contacts.csv, companies.csv and crosswalk.csv."""
+    """Load → normalize → match → merge → write contacts.csv, companies.csv and crosswalk.csv."""
     loaded = load_paths(ws, sources, mapping=mapping, options=options, run_id=run_id, on_outcome=on_outcome)
     normalized = normalize_stage(ws, default_region)
     matched = match_stage(ws)
+    merged = merge_stage(ws)
     outputs = write_outputs(ws, out_dir)
-    return RunSummary(loaded, normalized, matched, outputs, out_dir)
+    return RunSummary(loaded, normalized, matched, outputs, out_dir, merged)

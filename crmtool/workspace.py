@@ -197,8 +197,50 @@ ALTER TABLE pairs ADD COLUMN city_share FLOAT;
 ALTER TABLE pairs ADD COLUMN middle_sim FLOAT;
 """
 
+# v7: golden records (merge stage). One row per cluster in `contacts` / `companies`
+# (golden_id = cluster_id, stable across runs), phones and e-mails as typed lists;
+# `contact_company` links with how each was found; `provenance` says, for every
+# candidate value of every golden field, which source records gave it and whether
+# it was chosen. No primary keys: the merge stage rebuilds these tables whole, and an
+# index made that several times slower at 1M records.
+_V7 = """
+CREATE TABLE contacts (
+    golden_id VARCHAR NOT NULL,
+    last_name VARCHAR, first_name VARCHAR, middle_name VARCHAR, gender VARCHAR,
+    birthday VARCHAR, job_title VARCHAR, department VARCHAR, city VARCHAR, address VARCHAR,
+    owner VARCHAR, consent VARCHAR, note VARCHAR,
+    phones STRUCT(value VARCHAR, ext VARCHAR, type VARCHAR)[],
+    emails STRUCT(value VARCHAR, type VARCHAR)[],
+    records INTEGER NOT NULL,
+    sources VARCHAR[]
+);
+CREATE TABLE companies (
+    golden_id VARCHAR NOT NULL,
+    name VARCHAR, full_name VARCHAR, opf VARCHAR, inn VARCHAR, kpp VARCHAR, ogrn VARCHAR,
+    is_person BOOLEAN, city VARCHAR, address VARCHAR, website VARCHAR, owner VARCHAR, note VARCHAR,
+    phones STRUCT(value VARCHAR, ext VARCHAR, type VARCHAR)[],
+    emails STRUCT(value VARCHAR, type VARCHAR)[],
+    records INTEGER NOT NULL,
+    sources VARCHAR[]
+);
+CREATE TABLE contact_company (
+    contact_id VARCHAR NOT NULL,
+    company_id VARCHAR NOT NULL,
+    via VARCHAR[] NOT NULL,
+    record_ids BIGINT[]
+);
+CREATE TABLE provenance (
+    entity VARCHAR NOT NULL,
+    golden_id VARCHAR NOT NULL,
+    field VARCHAR NOT NULL,
+    value VARCHAR,
+    chosen BOOLEAN NOT NULL,
+    record_ids BIGINT[] NOT NULL
+);
+"""
+
 # Forward migrations: MIGRATIONS[i] takes the schema from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _LOCK_HINT = re.compile(r"(Could not set lock|Conflicting lock)", re.I)

@@ -53,7 +53,8 @@ def run(
             ws, chosen, out_dir, mapping=mapping_file, run_id=counts["run_id"], on_outcome=print_outcome,
             default_region=region.upper(),
         )
-        counts.update(summary.load.counts(), **summary.normalized.counts(), **summary.matched.counts(), outputs=summary.outputs)
+        counts.update(summary.load.counts(), **summary.normalized.counts(), **summary.matched.counts(),
+                      **{f"golden_{k}": v for k, v in summary.merged.counts().items()}, outputs=summary.outputs)
     if as_json:
         console.out.print_json(json.dumps({**counts, "out": str(out_dir), "files": [o.as_dict() for o in summary.load.outcomes]},
                                           ensure_ascii=False, default=str))
@@ -69,6 +70,11 @@ def run(
         console.info(
             f"matched {m['candidate_pairs']:,} candidate pairs: {m['auto_pairs']:,} merged, "
             f"{m['review_pairs']:,} for review, {m['rejected_pairs']:,} rejected"
+        )
+        g = summary.merged.counts()
+        console.info(
+            f"merged into {g['contacts']:,} golden contacts ({g['merged_contacts']:,} from several records) and "
+            f"{g['companies']:,} companies; {g['links']:,} contact–company links"
         )
         c = summary.outputs
         console.info(

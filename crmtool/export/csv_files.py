@@ -1,11 +1,13 @@
-"""contacts.csv, companies.csv and crosswalk.csv straight from the clusters.
+"""contacts.csv, companies.csv and crosswalk.csv from the golden records.
 
-Column order follows DESIGN.md's CLI contract. Until the merge stage lands,
-a cluster's value for a one-value field is its earliest member's non-empty
-value, and phones/e-mails are every distinct valid value its members gave,
-normalized (E.164, e-mails cleaned). Names, company names and requisites
-come from `normalized`; values that failed validation are not exported but
-stay in the workspace (`field_checks`, `crmtool profile`).
+Column order follows DESIGN.md's CLI contract: contacts.csv starts with
+golden_id, last_name, first_name, middle_name, gender, phones, emails,
+company_ids, companies, job_title, city, owner, department; companies.csv with
+golden_id, name, opf, inn, kpp, ogrn, phones, emails, city, address.
+Multi-valued cells are joined with "; " (phones in E.164, e-mails
+normalized, in the order the sources first gave them). Values that failed
+validation never reach a golden record but stay in the workspace
+(`field_checks`, `crmtool profile`).
 """
 
 from __future__ import annotations
@@ -15,71 +17,36 @@ from pathlib import Path
 from crmtool.workspace import Workspace
 
 
-def _first(field: str) -> str:
-    return f"arg_min({field}, record_id) FILTER (WHERE {field} IS NOT NULL) AS {field}"
+def joined(column: str, alias: str | None = None) -> str:
+    """A typed list column (phones / e-mails) as "; "-joined values."""
+    return f"nullif(array_to_string(list_transform({column}, lambda x: x.value), '; '), '') AS {alias or column}"
 
 
-def _joined(field: str, source: str | None = None) -> str:
-    """Every distinct value of a list field over the cluster in the order members gave them, `; `-joined."""
-    values = f"flatten(list({source or field} ORDER BY record_id))"
-    first_seen = f"list_filter({values}, lambda v, i: list_position({values}, v) = i)"
-    return f"nullif(array_to_string({first_seen}, '; '), '') AS {field}"
-
-
-_CONTACTS = f"""
-WITH m AS (
-    SELECT c.cluster_id, r.record_id, r.job_title, r.city, r.owner, r.department, r.full_name, r.birthday,
-           r.address, n.last_name, n.first_name, n.middle_name,
-           CASE WHEN n.gender IN ('М', 'Ж') THEN n.gender END AS gender, n.phones, n.emails
-    FROM clusters c JOIN records r USING (record_id) JOIN normalized n USING (record_id)
-    WHERE c.entity = 'contact'
-), links AS (
-    SELECT k.cluster_id, list_sort(list_distinct(list(co.cluster_id))) AS ids,
-           list_distinct(list(n.company ORDER BY n.record_id)) AS names
-    FROM clusters k
-    JOIN clusters co ON co.record_id = k.record_id AND co.entity = 'company'
-    JOIN normalized n ON n.record_id = k.record_id
-    WHERE k.entity = 'contact'
-    GROUP BY k.cluster_id
+CONTACTS_SQL = f"""
+WITH links AS (
+    SELECT l.contact_id, list(l.company_id ORDER BY l.company_id) AS ids,
+           list(coalesce(co.name, co.golden_id) ORDER BY l.company_id) AS names
+    FROM contact_company l JOIN companies co ON co.golden_id = l.company_id
+    GROUP BY l.contact_id
 )
-SELECT m.cluster_id AS golden_id,
-       {_first('last_name')}, {_first('first_name')}, {_first('middle_name')}, {_first('gender')},
-       {_joined('phones')}, {_joined('emails')},
-       nullif(array_to_string(any_value(links.ids), '; '), '') AS company_ids,
-       nullif(array_to_string(any_value(links.names), '; '), '') AS companies,
-       {_first('job_title')}, {_first('city')}, {_first('owner')}, {_first('department')},
-       {_first('full_name')}, {_first('birthday')}, {_first('address')},
-       count(*) AS source_records
-FROM m LEFT JOIN links USING (cluster_id)
-GROUP BY m.cluster_id
-ORDER BY m.cluster_id
+SELECT c.golden_id, c.last_name, c.first_name, c.middle_name, c.gender,
+       {joined('c.phones', 'phones')}, {joined('c.emails', 'emails')},
+       nullif(array_to_string(links.ids, '; '), '') AS company_ids,
+       nullif(array_to_string(links.names, '; '), '') AS companies,
+       c.job_title, c.city, c.owner, c.department, c.birthday, c.address, c.consent, c.note,
+       c.records AS source_records
+FROM contacts c LEFT JOIN links ON links.contact_id = c.golden_id
+ORDER BY c.golden_id
 """
 
-_COMPANIES = f"""
-WITH m AS (
-    SELECT c.cluster_id, r.record_id, r.city, r.website, n.company, n.opf, n.inn, n.kpp, n.ogrn,
-           -- a person-at-company record's phones and e-mails are the person's, not the company's
-           CASE WHEN r.entity_hint = 'company' THEN n.phones ELSE []::VARCHAR[] END AS own_phones,
-           CASE WHEN r.entity_hint = 'company' THEN n.emails ELSE []::VARCHAR[] END AS own_emails,
-           CASE WHEN r.entity_hint = 'company' THEN r.address END AS own_address
-    FROM clusters c JOIN records r USING (record_id) JOIN normalized n USING (record_id)
-    WHERE c.entity = 'company'
-)
-SELECT cluster_id AS golden_id,
-       arg_min(company, record_id) FILTER (WHERE company IS NOT NULL) AS name,
-       arg_min(opf, record_id) FILTER (WHERE company IS NOT NULL AND opf IS NOT NULL) AS opf,
-       {_first('inn')}, {_first('kpp')}, {_first('ogrn')},
-       {_joined('phones', 'own_phones')}, {_joined('emails', 'own_emails')},
-       {_first('city')},
-       arg_min(own_address, record_id) FILTER (WHERE own_address IS NOT NULL) AS address,
-       {_first('website')},
-       count(*) AS source_records
-FROM m
-GROUP BY cluster_id
-ORDER BY cluster_id
+COMPANIES_SQL = f"""
+SELECT golden_id, name, opf, inn, kpp, ogrn, {joined('phones')}, {joined('emails')}, city, address,
+       website, full_name, is_person, owner, note, records AS source_records
+FROM companies
+ORDER BY golden_id
 """
 
-_CROSSWALK = """
+CROSSWALK_SQL = """
 SELECT s.path AS source_file, r.source_row,
        CASE WHEN r.entity_hint = 'company' THEN 'company' ELSE 'contact' END AS entity,
        own.cluster_id AS golden_id,
@@ -95,7 +62,7 @@ LEFT JOIN clusters co ON co.record_id = r.record_id AND co.entity = 'company'
 ORDER BY s.source_id, r.source_row
 """
 
-OUTPUTS = {"contacts.csv": _CONTACTS, "companies.csv": _COMPANIES, "crosswalk.csv": _CROSSWALK}
+OUTPUTS = {"contacts.csv": CONTACTS_SQL, "companies.csv": COMPANIES_SQL, "crosswalk.csv": CROSSWALK_SQL}
 
 
 def write_outputs(ws: Workspace, out_dir: Path) -> dict[str, int]:

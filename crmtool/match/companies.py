@@ -194,6 +194,5 @@ def cluster_companies(ws: Workspace) -> int:
         groups.group_by("group").agg(pl.col("record_id").min().alias("label")), on="group"
     ).select(pl.col("record_id").alias("node"), "label")
     with ws.transaction():
-        con.execute("DELETE FROM clusters WHERE entity = 'company'")
         write_clusters(ws, labels, "company", "CO", "company_rules")
     return labels["label"].n_unique()

@@ -1,10 +1,5 @@
-"""Interim grouping so `crmtool run` works end to end before real matching exists.
-
-Contacts that share a valid E.164 phone or an e-mail match key are one
-cluster; companies that share a valid ИНН or a name key (legal form and quotes
-set aside) are one cluster; all from the `normalized` table. It chains freely (a switchboard
-number joins everyone who gives it) — the matching stage replaces this with
-blocking, scoring and safe clustering.
+"""Cluster plumbing shared by contacts and companies: entity hints, connected
+components over shared keys, and writing `clusters` rows with stable ids.
 """
 
 from __future__ import annotations
@@ -15,21 +10,6 @@ from crmtool.workspace import Workspace
 
 CONTACT_HINTS = ("person", "person_at_company", "unknown")
 COMPANY_HINTS = ("company", "person_at_company")
-
-_CONTACT_KEYS = f"""
-SELECT record_id, 'p:' || unnest(phones) AS key FROM normalized WHERE entity_hint IN {CONTACT_HINTS}
-UNION ALL
-SELECT record_id, 'e:' || unnest(email_keys) FROM normalized WHERE entity_hint IN {CONTACT_HINTS}
-"""
-
-_COMPANY_KEYS = f"""
-SELECT record_id, 'i:' || inn AS key FROM normalized
-WHERE entity_hint IN {COMPANY_HINTS} AND inn IS NOT NULL
-UNION ALL
-SELECT record_id, 'n:' || company_key FROM normalized
-WHERE entity_hint IN {COMPANY_HINTS} AND company_key IS NOT NULL AND company_key <> ''
-"""
-
 
 def connected_components(nodes: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
     """Label every node with the smallest node id reachable through shared keys.
@@ -52,45 +32,43 @@ def connected_components(nodes: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
             return labels
 
 
-def group_exact(ws: Workspace, entities: tuple[str, ...] = ("contact", "company")) -> dict[str, int]:
-    """Rebuild `clusters` for the given entities; returns cluster counts."""
-    con = ws.con
-    counts = {}
-    with ws.transaction():
-        con.execute(f"DELETE FROM clusters WHERE entity IN {tuple(entities) + ('',)}")
-        for entity, hints, keys_sql, prefix in (
-            ("contact", CONTACT_HINTS, _CONTACT_KEYS, "CT"),
-            ("company", COMPANY_HINTS, _COMPANY_KEYS, "CO"),
-        ):
-            if entity not in entities:
-                continue
-            nodes = con.sql(f"SELECT record_id FROM records WHERE entity_hint IN {hints}").pl().get_column("record_id")
-            edges = con.sql(keys_sql).pl().rename({"record_id": "node"})
-            labels = connected_components(nodes.alias("node"), edges)
-            write_clusters(ws, labels, entity, prefix, "exact")
-            counts[f"{entity}_clusters"] = ws.scalar(
-                "SELECT count(DISTINCT cluster_id) FROM clusters WHERE entity = ?", [entity]
-            )
-    return counts
-
-
 def write_clusters(ws: Workspace, labels: pl.DataFrame, entity: str, prefix: str, rule: str) -> None:
-    """Insert `clusters` rows for `labels` (node = record_id, label = any id shared by a cluster)."""
+    """Replace the entity's `clusters` rows by `labels` (node = record_id, label = any id
+    shared by a cluster), keeping the ids clusters had before (see INSERT_CLUSTERS)."""
+    con = ws.con
+    con.execute("CREATE OR REPLACE TEMP TABLE _old_clusters AS SELECT record_id, cluster_id FROM clusters WHERE entity = ?",
+                [entity])
+    con.execute("DELETE FROM clusters WHERE entity = ?", [entity])
     with ws.registered("_labels", labels):
-        ws.con.execute(INSERT_CLUSTERS, [entity, prefix, entity, rule])
+        con.execute(INSERT_CLUSTERS, {"entity": entity, "prefix": prefix, "rule": rule})
+    con.execute("DROP TABLE _old_clusters")
 
 
-# The cluster id is derived from its earliest member by (file content hash,
-# source_row): the same inputs give the same ids whatever order they were
-# loaded in, and a new file keeps the ids of the clusters it does not touch.
+# A cluster keeps the id it had on the previous run: the id its earliest member
+# (by file content hash and row) had, unless another cluster holds that old id's
+# own earliest member (an old cluster split in two: the part with its first record
+# keeps the id). A cluster with no old id gets one derived from its earliest member.
+# So the same inputs give the same ids whatever order they were loaded in, a
+# golden record that gains records keeps its id (the CRM knows it by that id), and
+# a new file keeps the ids of the clusters it does not touch.
 INSERT_CLUSTERS = """
 INSERT INTO clusters
 WITH members AS (
-    SELECT l.node AS record_id, l.label, s.sha256 || ':' || r.source_row AS anchor
+    SELECT l.node AS record_id, l.label, s.sha256 || ':' || lpad(r.source_row::VARCHAR, 10, '0') AS anchor,
+           o.cluster_id AS old_id
     FROM _labels l JOIN records r ON r.record_id = l.node JOIN sources s ON s.source_id = r.source_id
+    LEFT JOIN _old_clusters o ON o.record_id = l.node
+), old_anchor AS (
+    -- each old id's earliest member still present, and the new cluster it is in now
+    SELECT old_id, arg_min(label, anchor) AS holder FROM members WHERE old_id IS NOT NULL GROUP BY old_id
 ), anchors AS (
-    SELECT label, min(anchor) AS anchor FROM members GROUP BY label
+    SELECT m.label, min(m.anchor) AS anchor,
+           arg_min(m.old_id, m.anchor) FILTER (WHERE m.old_id IS NOT NULL AND oa.holder = m.label) AS kept
+    FROM members m LEFT JOIN old_anchor oa ON oa.old_id = m.old_id
+    GROUP BY m.label
 )
-SELECT m.record_id, ?, ? || '-' || upper(substr(sha256(a.anchor || ':' || ?), 1, 16)), ?
+SELECT m.record_id, $entity,
+       coalesce(a.kept, $prefix || '-' || upper(substr(sha256(a.anchor || ':' || $entity), 1, 16))),
+       $rule
 FROM members m JOIN anchors a USING (label)
 """

@@ -26,7 +26,8 @@ from crmtool.match.features import COMPARISONS, LEVELS, NULL, compare
 EPS = 1e-6
 RANDOM_PAIRS = 200_000
 EM_ITERATIONS = 25
-M_PSEUDO = 1.0
+M_PSEUDO = 100.0  # pseudo-pairs behind each m estimate
+U_PSEUDO = 1000.0  # pseudo-pairs behind each u estimate
 
 
 @dataclass
@@ -73,19 +74,30 @@ def estimate_u(records: pl.DataFrame, weak_phones: pl.Series, n_pairs: int = RAN
 
 
 def _frequencies(levels: np.ndarray, count: int) -> np.ndarray:
+    """Level shares among random pairs, pulled towards `_default_u` by U_PSEUDO pseudo-pairs:
+    negligible for a real base, decisive for a file of ten records (where "no random pair
+    shares a phone" must not make a shared phone infinitely strong or weak)."""
     known = levels[levels != NULL]
-    counts = np.bincount(known.astype(np.int64), minlength=count)[:count].astype(float) + 1.0  # Laplace
-    return counts / counts.sum()
+    counts = np.bincount(known.astype(np.int64), minlength=count)[:count].astype(float)
+    return (counts + U_PSEUDO * _default_u(count)) / (counts.sum() + U_PSEUDO)
+
+
+def _default_u(count: int) -> np.ndarray:
+    """Two different people mostly disagree: the mirror image of `_initial_m`'s shape."""
+    return _default_m(count)[::-1].copy()
+
+
+def _default_m(count: int) -> np.ndarray:
+    start = np.array([0.9 * (0.1 ** i) for i in range(count)], dtype=float)
+    start[-1] = max(start[-1], 0.02)
+    return start / start.sum()
 
 
 def _initial_m() -> dict[str, np.ndarray]:
     """A starting point for EM: true matches mostly agree (strongest level)."""
     m = {}
     for c, names in LEVELS.items():
-        k = len(names)
-        start = np.array([0.9 * (0.1 ** i) for i in range(k)], dtype=float)
-        start[-1] = max(start[-1], 0.02)
-        m[c] = start / start.sum()
+        m[c] = _default_m(len(names))
     return m
 
 
@@ -145,8 +157,9 @@ def _em(levels: pl.DataFrame, start: Model, prior: float, iterations: int) -> Mo
             lv = arrays[c]
             known = lv != NULL
             weights = np.bincount(lv[known], weights=p[known], minlength=len(LEVELS[c]))[: len(LEVELS[c])]
-            # one pseudo-pair per level: a level no candidate showed is rare, not impossible
-            model.m[c] = (weights + M_PSEUDO) / (weights.sum() + M_PSEUDO * len(weights))
+            # pseudo-pairs shaped like the starting m: a level no candidate showed is rare, not
+            # impossible, and a dozen candidates cannot teach that a shared phone means nothing
+            model.m[c] = (weights + M_PSEUDO * _default_m(len(weights))) / (weights.sum() + M_PSEUDO)
         model.history.append(new_prior)
         converged = abs(new_prior - model.prior) < 1e-5
         model.prior = new_prior

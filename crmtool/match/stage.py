@@ -99,7 +99,6 @@ def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, s
     by_decision = dict(decided.group_by("decision").len().iter_rows())
     with ws.transaction():
         con.execute("DELETE FROM pairs")
-        con.execute("DELETE FROM clusters WHERE entity = 'contact'")
         if decided.height:
             frame = decided.with_columns(entity=pl.lit("contact"))
             with ws.registered("_pairs", frame):

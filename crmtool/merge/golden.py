@@ -1,0 +1,209 @@
+"""Golden contacts and companies from clusters, in DuckDB over whole tables.
+
+Every member record offers candidate values per field (`_candidates`); equal
+values are pooled with their record ids, frequency, best source rank,
+recency and quality; the survivorship rule orders them per (golden record,
+field) and the first is chosen. Phones and e-mails are united, de-duplicated
+by their keys (E.164 + extension, e-mail match key), each with a type
+(MOBILE / WORK / HOME / FAX / OTHER). Every candidate value lands in
+`provenance` with its record ids and whether it was chosen, so every golden
+field can name the source rows it came from.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import polars as pl
+
+from crmtool.merge.survivorship import RECORD_ORDER, RULE_ORDER, Survivorship, source_family
+from crmtool.normalize import name_keys as nk
+from crmtool.workspace import Workspace
+
+CONTACT_FIELDS = ("last_name", "first_name", "middle_name", "gender", "birthday", "job_title", "department", "city",
+                  "address", "owner", "consent", "note")
+COMPANY_FIELDS = ("name", "full_name", "opf", "inn", "kpp", "ogrn", "city", "address", "website", "owner", "note")
+
+
+def _text(expr: str) -> str:
+    return f"nullif(trim({expr}), '')"
+
+
+# field → (value SQL, quality SQL): higher quality wins before any rule
+_CONTACT_VALUES = {
+    "last_name": ("n.last_name", "CASE WHEN regexp_matches(n.last_name, '[А-Яа-яЁё]') THEN 1 ELSE 0 END"),
+    # full Cyrillic 3, full Latin 2, diminutive 1, initial 0
+    "first_name": ("n.first_name", """CASE WHEN n.first_key IS NULL THEN 0
+                                          WHEN f.diminutive THEN 1
+                                          WHEN regexp_matches(n.first_name, '[А-Яа-яЁё]') THEN 3 ELSE 2 END"""),
+    "middle_name": ("n.middle_name", "CASE WHEN n.middle_key IS NULL THEN 0 ELSE 1 END"),
+    "gender": ("CASE WHEN n.gender IN ('М', 'Ж') THEN n.gender END", "0"),
+    **{f: (_text(f"r.{f}"), "0") for f in ("birthday", "job_title", "department", "city", "address", "owner",
+                                           "consent", "note")},
+}
+_COMPANY_VALUES = {
+    # a company's own record (1С, a company list) names it better than a contact's "Компания" cell
+    "name": ("n.company", "(r.entity_hint = 'company')::INT * 2 + (n.opf IS NOT NULL)::INT"),
+    "full_name": ("CASE WHEN n.opf_full IS NOT NULL AND n.company_core IS NOT NULL "
+                  "THEN n.opf_full || CASE WHEN n.company_is_person THEN ' ' || n.company_core ELSE ' «' || n.company_core || '»' END END", "(r.entity_hint = 'company')::INT"),
+    "opf": ("n.opf", "(r.entity_hint = 'company')::INT"),
+    "inn": ("CASE WHEN n.inn_status IN ('ok', 'fixed') THEN n.inn END", "0"),
+    "kpp": ("CASE WHEN n.kpp_status IN ('ok', 'fixed') THEN n.kpp END", "0"),
+    "ogrn": ("CASE WHEN n.ogrn_status IN ('ok', 'fixed') THEN n.ogrn END", "0"),
+    "city": (_text("r.city"), "(r.entity_hint = 'company')::INT"),
+    "address": (f"CASE WHEN r.entity_hint = 'company' THEN {_text('r.address')} END", "0"),
+    "website": (_text("r.website"), "0"),
+    "owner": (_text("r.owner"), "(r.entity_hint = 'company')::INT"),
+    "note": (f"CASE WHEN r.entity_hint = 'company' THEN {_text('r.note')} END", "0"),
+}
+
+_PHONE_TYPE = """CASE WHEN p.kind = 'fax' THEN 'FAX' WHEN p.ptype = 'mobile' OR p.kind = 'mobile' THEN 'MOBILE'
+                      WHEN p.kind = 'home' THEN 'HOME' WHEN p.kind = 'work' THEN 'WORK'
+                      WHEN p.ptype = 'fixed' THEN 'WORK' ELSE 'OTHER' END"""
+_EMAIL_TYPE = """CASE WHEN e.kind = 'work' THEN 'WORK' WHEN e.kind = 'home' THEN 'HOME'
+                      WHEN e.class IN ('corporate', 'role') THEN 'WORK' WHEN e.class = 'personal' THEN 'HOME'
+                      ELSE 'OTHER' END"""
+
+
+@cache
+def _diminutives() -> frozenset[str]:
+    """First-name keys that are short forms only (Саша, not Александр)."""
+    shorts = {short for short, _, _ in nk.diminutive_rows()}
+    fulls = {full for _, full, _ in nk.diminutive_rows()}
+    return frozenset(shorts - fulls)
+
+
+def build_members(ws: Workspace, entity: str, rules: Survivorship) -> None:
+    """_members: golden_id, record_id and what the rules order records by."""
+    con = ws.con
+    sources = con.sql("SELECT source_id, format FROM sources").pl()
+    ranks = sources.with_columns(
+        source_rank=pl.col("format").map_elements(lambda f: rules.rank(source_family(f)), return_dtype=pl.Int32),
+        family=pl.col("format").map_elements(source_family, return_dtype=pl.String),
+    ).select("source_id", "source_rank", "family")
+    # how complete a record is: filled fields, each phone and e-mail counting once
+    filled = " + ".join([*(f"(n.{c} IS NOT NULL)::INT" for c in ("last_name", "first_name", "middle_name", "company", "inn")),
+                         *(f"(r.{c} IS NOT NULL)::INT" for c in ("city", "job_title", "address")),
+                         "coalesce(len(n.phones), 0)", "coalesce(len(n.emails), 0)"])
+    with ws.registered("_ranks", ranks):
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _members AS
+            SELECT c.cluster_id AS golden_id, r.record_id, k.source_rank, k.family, s.loaded_at,
+                   s.sha256 || ':' || lpad(r.source_row::VARCHAR, 10, '0') AS anchor,
+                   {filled} AS completeness
+            FROM clusters c JOIN records r USING (record_id) JOIN normalized n USING (record_id)
+            JOIN sources s ON s.source_id = r.source_id JOIN _ranks k ON k.source_id = r.source_id
+            WHERE c.entity = '{entity}'
+        """)
+        # the record each cluster takes everything from in replace / skip mode
+        order = "anchor ASC" if rules.mode == "skip" else f"{RECORD_ORDER[rules.rule]}, anchor ASC"
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _winners AS
+            SELECT golden_id, record_id FROM (
+                SELECT golden_id, record_id, row_number() OVER (PARTITION BY golden_id ORDER BY {order}) AS k
+                FROM _members) WHERE k = 1
+        """)
+
+
+def build_candidates(ws: Workspace, entity: str, rules: Survivorship) -> None:
+    """_values: one row per (golden record, field, distinct value) with its record ids,
+    aggregates and `chosen`. The member records are joined to their values once (a wide
+    table), then unpivoted field by field."""
+    con = ws.con
+    values = _CONTACT_VALUES if entity == "contact" else _COMPANY_VALUES
+    only_winner = "JOIN _winners w ON w.record_id = m.record_id" if rules.mode != "merge" else ""
+    forms = pl.DataFrame({"first_key": list(_diminutives())}, schema={"first_key": pl.String}).with_columns(
+        diminutive=pl.lit(True))
+    columns = ", ".join(f"({value})::VARCHAR AS v_{name}, ({quality}) AS q_{name}" for name, (value, quality) in values.items())
+    with ws.registered("_forms", forms):
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _wide AS
+            SELECT m.golden_id, m.record_id, m.source_rank, m.loaded_at, m.anchor, m.completeness, {columns}
+            FROM _members m {only_winner} JOIN records r ON r.record_id = m.record_id
+            JOIN normalized n ON n.record_id = m.record_id
+            LEFT JOIN _forms f ON f.first_key = n.first_key
+        """)
+    long = " UNION ALL ".join(
+        f"SELECT golden_id, record_id, source_rank, loaded_at, anchor, completeness, '{name}' AS field, "
+        f"v_{name} AS value, q_{name} AS quality FROM _wide WHERE v_{name} IS NOT NULL"
+        for name in values
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _values AS
+        WITH pooled AS (
+            SELECT golden_id, field, value, max(quality) AS quality, count(*) AS freq,
+                   min(source_rank) AS best_rank, max(loaded_at) AS recent, max(completeness) AS completeness,
+                   min(anchor) AS first_anchor, list(record_id) AS record_ids
+            FROM ({long})
+            GROUP BY golden_id, field, value
+        )
+        SELECT *, row_number() OVER (PARTITION BY golden_id, field
+                                     ORDER BY quality DESC, {RULE_ORDER[rules.rule]}, first_anchor) = 1 AS chosen
+        FROM pooled
+    """)
+    con.execute("DROP TABLE _wide")
+
+
+def build_channels(ws: Workspace, entity: str, rules: Survivorship) -> None:
+    """_phones and _emails: one row per (golden record, phone / e-mail) with type and record ids.
+    A company takes only its own records' phones and e-mails (a contact's are the person's)."""
+    con = ws.con
+    only_winner = "JOIN _winners w ON w.record_id = m.record_id" if rules.mode != "merge" else ""
+    own = "AND r.entity_hint = 'company'" if entity == "company" else ""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _phones AS
+        WITH p AS (
+            SELECT m.golden_id, m.record_id, m.anchor, unnest(n.phones) AS value, nullif(unnest(n.phone_exts), '') AS ext,
+                   unnest(n.phone_types) AS ptype, unnest(n.phone_kinds) AS kind
+            FROM _members m {only_winner} JOIN normalized n ON n.record_id = m.record_id
+            JOIN records r ON r.record_id = m.record_id
+            WHERE len(n.phones) > 0 {own}
+        )
+        SELECT golden_id, value, ext, arg_min({_PHONE_TYPE}, anchor) AS type, min(anchor) AS first_anchor,
+               list(DISTINCT record_id ORDER BY record_id) AS record_ids
+        FROM p GROUP BY golden_id, value, ext
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _emails AS
+        WITH e AS (
+            SELECT m.golden_id, m.record_id, m.anchor, unnest(n.emails) AS value, unnest(n.email_keys) AS key,
+                   unnest(n.email_classes) AS class, unnest(n.email_kinds) AS kind
+            FROM _members m {only_winner} JOIN normalized n ON n.record_id = m.record_id
+            JOIN records r ON r.record_id = m.record_id
+            WHERE len(n.emails) > 0 {own}
+        )
+        SELECT golden_id, key, arg_min(value, anchor) AS value, arg_min({_EMAIL_TYPE}, anchor) AS type,
+               min(anchor) AS first_anchor, list(DISTINCT record_id ORDER BY record_id) AS record_ids
+        FROM e GROUP BY golden_id, key
+    """)
+
+
+def insert_golden(ws: Workspace, entity: str) -> int:
+    """Replace the entity's golden table and provenance rows from the temp tables; returns rows."""
+    con = ws.con
+    table, fields = ("contacts", CONTACT_FIELDS) if entity == "contact" else ("companies", COMPANY_FIELDS)
+    picks = ", ".join(f"any_value(value) FILTER (WHERE field = '{f}') AS {f}" for f in fields)
+    person = ", bool_or(n.company_is_person) AS is_person" if entity == "company" else ""
+    person_join = "JOIN normalized n ON n.record_id = m.record_id" if entity == "company" else ""
+    con.execute(f"DELETE FROM {table}")
+    con.execute(f"""
+        INSERT INTO {table} BY NAME
+        WITH g AS (
+            SELECT m.golden_id, count(*) AS records, list(DISTINCT m.family ORDER BY m.family) AS sources {person}
+            FROM _members m {person_join} GROUP BY m.golden_id
+        ), v AS (SELECT golden_id, {picks} FROM _values WHERE chosen GROUP BY golden_id),
+        ph AS (SELECT golden_id, list({{'value': value, 'ext': ext, 'type': type}} ORDER BY first_anchor, value) AS phones
+               FROM _phones GROUP BY golden_id),
+        em AS (SELECT golden_id, list({{'value': value, 'type': type}} ORDER BY first_anchor, key) AS emails
+               FROM _emails GROUP BY golden_id)
+        SELECT g.*, v.* EXCLUDE (golden_id), ph.phones, em.emails
+        FROM g LEFT JOIN v USING (golden_id) LEFT JOIN ph USING (golden_id) LEFT JOIN em USING (golden_id)
+    """)
+    con.execute("DELETE FROM provenance WHERE entity = ?", [entity])
+    con.execute(f"""
+        INSERT INTO provenance
+        SELECT '{entity}', golden_id, field, value, chosen, record_ids FROM _values
+        UNION ALL SELECT '{entity}', golden_id, 'phones', value || coalesce(' #' || ext, ''), true, record_ids FROM _phones
+        UNION ALL SELECT '{entity}', golden_id, 'emails', value, true, record_ids FROM _emails
+    """)
+    return ws.scalar(f"SELECT count(*) FROM {table}")

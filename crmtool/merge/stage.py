@@ -1,0 +1,42 @@
+"""The merge stage: clusters → golden contacts and companies, their links and provenance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crmtool.merge.golden import build_candidates, build_channels, build_members, insert_golden
+from crmtool.merge.links import link_contacts
+from crmtool.merge.survivorship import Survivorship
+from crmtool.workspace import Workspace
+
+
+@dataclass
+class MergeSummary:
+    contacts: int
+    companies: int
+    links: int
+    merged_contacts: int  # golden contacts made of more than one record
+    merged_companies: int
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def merge_workspace(ws: Workspace, rules: Survivorship | None = None) -> MergeSummary:
+    """Rebuild `contacts`, `companies`, `contact_company` and `provenance` in one transaction."""
+    rules = rules or Survivorship()
+    counts = {}
+    with ws.transaction():
+        for entity in ("contact", "company"):
+            build_members(ws, entity, rules)
+            build_candidates(ws, entity, rules)
+            build_channels(ws, entity, rules)
+            counts[entity] = insert_golden(ws, entity)
+        links = link_contacts(ws)
+    for temp in ("_members", "_winners", "_values", "_phones", "_emails"):
+        ws.con.execute(f"DROP TABLE IF EXISTS {temp}")
+    return MergeSummary(
+        contacts=counts["contact"], companies=counts["company"], links=links,
+        merged_contacts=ws.scalar("SELECT count(*) FROM contacts WHERE records > 1"),
+        merged_companies=ws.scalar("SELECT count(*) FROM companies WHERE records > 1"),
+    )
