@@ -17,6 +17,8 @@ import typer
 from crmtool import __version__, console
 from crmtool.commands.load import load
 from crmtool.commands.match import match
+from crmtool.commands.merge import merge
+from crmtool.commands.export import export
 from crmtool.commands.normalize import normalize
 from crmtool.commands.profile import profile
 from crmtool.commands.review import app as review_app
@@ -60,6 +62,8 @@ app.command()(normalize)
 app.command()(profile)
 app.command()(match)
 app.add_typer(review_app, name="review")
+app.command()(merge)
+app.command()(export)
 app.command()(run)
 
 

@@ -1,0 +1,76 @@
+"""What every export target writes from: the golden records as polars frames.
+
+Targets never read the workspace themselves: they get an `ExportData`, so a
+role partition (roles.py) can hand each target a filtered and masked copy and
+be sure nothing else leaks into its folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import polars as pl
+
+from crmtool.errors import CrmError
+from crmtool.workspace import Workspace
+
+_CONTACTS = "SELECT * FROM contacts ORDER BY golden_id"
+_COMPANIES = "SELECT * FROM companies ORDER BY golden_id"
+_LINKS = "SELECT contact_id, company_id, via, record_ids FROM contact_company ORDER BY contact_id, company_id"
+# one row per source record: where it came from and the golden record it went into
+_CROSSWALK = """
+SELECT s.path AS source_file, r.source_row,
+       CASE WHEN r.entity_hint = 'company' THEN 'company' ELSE 'contact' END AS entity,
+       own.cluster_id AS golden_id,
+       CASE WHEN r.entity_hint = 'person_at_company' THEN co.cluster_id END AS company_golden_id,
+       raw.sheet, raw.line, r.record_id, r.entity_hint,
+       nullif(array_to_string(r.flags, '; '), '') AS flags
+FROM records r
+JOIN sources s USING (source_id)
+JOIN raw_records raw USING (record_id)
+LEFT JOIN clusters own ON own.record_id = r.record_id
+     AND own.entity = CASE WHEN r.entity_hint = 'company' THEN 'company' ELSE 'contact' END
+LEFT JOIN clusters co ON co.record_id = r.record_id AND co.entity = 'company'
+ORDER BY s.source_id, r.source_row
+"""
+
+
+@dataclass(frozen=True)
+class ExportData:
+    """Golden contacts and companies (phones / emails: lists of {value, ext?, type}),
+    contact → company links, and the crosswalk of source records."""
+
+    contacts: pl.DataFrame
+    companies: pl.DataFrame
+    links: pl.DataFrame
+    crosswalk: pl.DataFrame
+
+    def with_frames(self, **frames: pl.DataFrame) -> "ExportData":
+        return replace(self, **frames)
+
+    def company_names(self) -> pl.DataFrame:
+        """contact_id → the names of its companies ("; "-joined) and their golden ids, for
+        targets that write the company on the contact's row."""
+        named = self.links.join(
+            self.companies.select(pl.col("golden_id").alias("company_id"), pl.col("name").alias("company_name")),
+            on="company_id", how="left",
+        )
+        return named.group_by("contact_id").agg(
+            pl.col("company_id").sort().alias("company_ids"),
+            pl.col("company_name").sort_by("company_id").alias("company_names"),
+        )
+
+
+def load_export_data(ws: Workspace) -> ExportData:
+    """The golden tables as frames; an error when `merge` has not run."""
+    if not ws.scalar("SELECT count(*) FROM clusters"):
+        raise CrmError("nothing to export: the workspace has no clusters yet (run `crmtool run`, or match and merge)")
+    if not ws.scalar("SELECT count(*) FROM contacts") and not ws.scalar("SELECT count(*) FROM companies"):
+        raise CrmError("nothing to export: no golden records yet (run `crmtool merge`)")
+    con = ws.con
+    return ExportData(
+        contacts=con.sql(_CONTACTS).pl(),
+        companies=con.sql(_COMPANIES).pl(),
+        links=con.sql(_LINKS).pl(),
+        crosswalk=con.sql(_CROSSWALK).pl(),
+    )
