@@ -15,10 +15,12 @@ from typing import Annotated
 import typer
 
 from crmtool import __version__, console
+from crmtool.commands.check import check
 from crmtool.commands.load import load
 from crmtool.commands.match import match
 from crmtool.commands.merge import merge
 from crmtool.commands.export import export
+from crmtool.commands.undo import explain, unmerge
 from crmtool.commands.normalize import normalize
 from crmtool.commands.profile import profile
 from crmtool.commands.review import app as review_app
@@ -64,7 +66,10 @@ app.command()(match)
 app.add_typer(review_app, name="review")
 app.command()(merge)
 app.command()(export)
+app.command()(explain)
+app.command()(unmerge)
 app.command()(run)
+app.command()(check)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -229,6 +229,21 @@ CREATE TABLE contact_company (
     via VARCHAR[] NOT NULL,
     record_ids BIGINT[]
 );
+-- verdicts name their entity: a record of a person at a company is a contact and a company,
+-- and splitting the company must not split the person
+CREATE TABLE decisions_v7 (
+    record_a BIGINT NOT NULL,
+    record_b BIGINT NOT NULL,
+    verdict VARCHAR NOT NULL,
+    "user" VARCHAR,
+    decided_at TIMESTAMP NOT NULL,
+    source VARCHAR,
+    entity VARCHAR NOT NULL DEFAULT 'contact',
+    PRIMARY KEY (record_a, record_b, entity)
+);
+INSERT INTO decisions_v7 SELECT *, 'contact' FROM decisions;
+DROP TABLE decisions;
+ALTER TABLE decisions_v7 RENAME TO decisions;
 CREATE TABLE provenance (
     entity VARCHAR NOT NULL,
     golden_id VARCHAR NOT NULL,

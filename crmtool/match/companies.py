@@ -182,6 +182,32 @@ def _name_only_groups(records: pl.DataFrame, named: pl.DataFrame) -> pl.DataFram
     )
 
 
+def apart(groups: pl.DataFrame, different: pl.DataFrame) -> pl.DataFrame:
+    """Records a person said are different companies (`crmtool unmerge`) leave their group:
+    while a group holds such a pair, the record in most of them (the later one on a tie)
+    gets a group of its own — detaching one record from three moves that one record."""
+    if different.is_empty():
+        return groups
+    while True:
+        g = groups.select("record_id", "group")
+        clash = (
+            different.join(g.rename({"record_id": "record_a", "group": "ga"}), on="record_a")
+            .join(g.rename({"record_id": "record_b", "group": "gb"}), on="record_b")
+            .filter(pl.col("ga") == pl.col("gb"))
+        )
+        if clash.is_empty():
+            return groups
+        counts = pl.concat([clash.select(pl.col("record_a").alias("record_id"), pl.col("ga").alias("group")),
+                            clash.select(pl.col("record_b").alias("record_id"), pl.col("ga").alias("group"))])
+        leaving = (counts.group_by("group", "record_id").len()
+                   .sort(["group", "len", "record_id"], descending=[False, True, True])
+                   .unique("group", keep="first")["record_id"])
+        groups = groups.with_columns(
+            group=pl.when(pl.col("record_id").is_in(leaving.implode()))
+            .then(pl.lit("apart|") + pl.col("record_id").cast(pl.String)).otherwise(pl.col("group"))
+        )
+
+
 def cluster_companies(ws: Workspace) -> int:
     """Rebuild the company rows of `clusters`; returns the number of company clusters."""
     con = ws.con
@@ -189,7 +215,8 @@ def cluster_companies(ws: Workspace) -> int:
         city=city_key(pl.col("city")),
         branch=pl.col("branch") | branch_marked(pl.col("company_name"), pl.col("emails")),
     )
-    groups = company_groups(records)
+    groups = apart(company_groups(records), con.sql(
+        "SELECT record_a, record_b FROM decisions WHERE verdict = 'different' AND entity = 'company'").pl())
     labels = groups.join(
         groups.group_by("group").agg(pl.col("record_id").min().alias("label")), on="group"
     ).select(pl.col("record_id").alias("node"), "label")

@@ -34,7 +34,8 @@ HEADER = (
 )
 
 _UNDECIDED = """p.decision = 'review'
-  AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.record_a = p.record_a AND d.record_b = p.record_b)"""
+  AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.record_a = p.record_a AND d.record_b = p.record_b
+                  AND d.entity = 'contact')"""
 # Most likely first; `after` continues strictly past a row in this order (keyset), so a
 # long session reads the pairs page by page and verdicts given meanwhile shift nothing.
 # The page is picked from `pairs` alone, then joined to its records (millions of review
@@ -92,24 +93,26 @@ def undecided_count(ws: Workspace) -> int:
     return ws.scalar(f"SELECT count(*) FROM pairs p WHERE {_UNDECIDED}")
 
 
-def record_verdicts(ws: Workspace, decided: Iterable[tuple[int, int, str]], source: str) -> int:
+def record_verdicts(ws: Workspace, decided: Iterable[tuple[int, int, str]], source: str, entity: str = "contact") -> int:
     """Store verdicts (record, record, same|different) together, replacing earlier ones
-    on the same pair: the one way verdicts get in, from a workbook or the terminal."""
+    on the same pair: the one way verdicts get in, from a workbook, the terminal or
+    `unmerge` (which also splits companies: `entity`)."""
     user, now = current_user(), datetime.now()
     rows = []
     for a, b, verdict in decided:
         if verdict not in (SAME, DIFFERENT):
             raise ValueError(f"verdict {verdict!r} is neither {SAME!r} nor {DIFFERENT!r}")
-        rows.append([min(a, b), max(a, b), verdict, user, now, source])
+        rows.append([min(a, b), max(a, b), verdict, user, now, source, entity])
     if rows:
         with ws.transaction():
-            ws.con.executemany("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)", rows)
+            ws.con.executemany('INSERT OR REPLACE INTO decisions (record_a, record_b, verdict, "user", decided_at, source, '
+                               'entity) VALUES (?, ?, ?, ?, ?, ?, ?)', rows)
     return len(rows)
 
 
 def withdraw_verdict(ws: Workspace, a: int, b: int) -> None:
     """Forget the verdict on a pair (an undo): it is back in review."""
-    ws.con.execute("DELETE FROM decisions WHERE record_a = ? AND record_b = ?", [min(a, b), max(a, b)])
+    ws.con.execute("DELETE FROM decisions WHERE record_a = ? AND record_b = ? AND entity = 'contact'", [min(a, b), max(a, b)])
 
 
 def export_review(ws: Workspace, path: Path, limit: int = 1000) -> int:
@@ -174,5 +177,5 @@ def import_review(ws: Workspace, path: Path) -> dict[str, int]:
 
 
 def verdicts(ws: Workspace) -> pl.DataFrame:
-    return ws.con.sql("SELECT record_a, record_b, verdict FROM decisions").pl()
+    return ws.con.sql("SELECT record_a, record_b, verdict FROM decisions WHERE entity = 'contact'").pl()
 

@@ -117,3 +117,24 @@ def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, s
         weak_keys=blocks.weak_keys.height,
         model=model,
     )
+
+
+def recluster_contacts(ws: Workspace) -> int:
+    """Clusters again from the stored pairs and the current verdicts, without blocking or
+    scoring anew (after `unmerge` or a review): returns the number of contact clusters."""
+    con = ws.con
+    contact_ids = con.sql(f"SELECT record_id FROM normalized WHERE entity_hint IN {CONTACT_HINTS}").pl()["record_id"]
+    stored = con.sql("SELECT * EXCLUDE (entity) FROM pairs WHERE entity = 'contact'").pl()
+    given = verdicts(ws)
+    # a verdict overrides the stored decision; pairs a person joined that no rule proposed come back too
+    decided = apply_verdicts(stored.with_columns(
+        decision=pl.when(pl.col("reason").str.starts_with("human_")).then(pl.lit("review")).otherwise(pl.col("decision"))
+    ), given)
+    attributes = con.sql(
+        "SELECT record_id, CASE WHEN gender IN ('М', 'Ж') THEN gender END AS gender, middle_key FROM normalized"
+    ).pl()
+    different = given.filter(pl.col("verdict") == DIFFERENT).select("record_a", "record_b")
+    labels = cluster(contact_ids, decided, attributes, different)
+    with ws.transaction():
+        write_clusters(ws, labels, "contact", "CT", "match")
+    return labels["label"].n_unique()
