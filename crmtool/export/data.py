@@ -61,15 +61,25 @@ class ExportData:
         )
 
 
+def reachable() -> pl.Expr:
+    """A contact a CRM can take: a name, a phone or an e-mail. A row holding only a note
+    ("called from Tver, left no number") or a 1С folder row stays in the workspace and the
+    crosswalk, but is no card to import."""
+    names = pl.any_horizontal(pl.col(c).is_not_null() for c in ("last_name", "first_name", "middle_name"))
+    channels = (pl.col("phones").list.len().fill_null(0) > 0) | (pl.col("emails").list.len().fill_null(0) > 0)
+    return names | channels
+
+
 def load_export_data(ws: Workspace) -> ExportData:
-    """The golden tables as frames; an error when `merge` has not run."""
+    """The golden tables as frames; an error when `merge` has not run. Contacts with no
+    name and no channel are left out (`reachable`)."""
     if not ws.scalar("SELECT count(*) FROM clusters"):
         raise CrmError("nothing to export: the workspace has no clusters yet (run `crmtool run`, or match and merge)")
     if not ws.scalar("SELECT count(*) FROM contacts") and not ws.scalar("SELECT count(*) FROM companies"):
         raise CrmError("nothing to export: no golden records yet (run `crmtool merge`)")
     con = ws.con
     return ExportData(
-        contacts=con.sql(_CONTACTS).pl(),
+        contacts=con.sql(_CONTACTS).pl().filter(reachable()),
         companies=con.sql(_COMPANIES).pl(),
         links=con.sql(_LINKS).pl(),
         crosswalk=con.sql(_CROSSWALK).pl(),
