@@ -123,7 +123,8 @@ def run_pipeline(
     on_outcome=None,
     default_region: str = "RU",
 ) -> RunSummary:
-    """Load → normalize → match → merge → write contacts.csv, companies.csv and crosswalk.csv."""
+    """Load → normalize → match → merge → write contacts.csv, companies.csv, crosswalk.csv and the
+    Bitrix24 import files (bitrix24_companies.csv, bitrix24_contacts.csv)."""
     loaded = load_paths(ws, sources, mapping=mapping, options=options, run_id=run_id, on_outcome=on_outcome)
     normalized = normalize_stage(ws, default_region)
     matched = match_stage(ws)

@@ -1,11 +1,13 @@
 """The files `crmtool run` always writes: contacts.csv, companies.csv, links.csv and
 crosswalk.csv in crmtool's own layout (the `generic` and `crosswalk` targets, comma-
-separated UTF-8), whose leading columns DESIGN.md's CLI contract fixes."""
+separated UTF-8), whose leading columns DESIGN.md's CLI contract fixes, and the
+Bitrix24 import files (bitrix24_companies.csv, bitrix24_contacts.csv)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from crmtool.export.bitrix24 import write_bitrix24
 from crmtool.export.data import load_export_data
 from crmtool.export.generic import write_crosswalk, write_generic
 from crmtool.export.targets import ExportOptions
@@ -19,5 +21,7 @@ def write_outputs(ws: Workspace, out_dir: Path) -> dict[str, int]:
     data = load_export_data(ws)
     write_generic(data, out_dir, RUN_OPTIONS)
     write_crosswalk(data, out_dir, RUN_OPTIONS)
+    write_bitrix24(data, out_dir, ExportOptions())
     return {"contacts.csv": data.contacts.height, "companies.csv": data.companies.height,
-            "links.csv": data.links.height, "crosswalk.csv": data.crosswalk.height}
+            "links.csv": data.links.height, "crosswalk.csv": data.crosswalk.height,
+            "bitrix24_contacts.csv": data.contacts.height, "bitrix24_companies.csv": data.companies.height}

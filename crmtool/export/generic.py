@@ -26,12 +26,12 @@ def contacts_frame(data: ExportData) -> pl.DataFrame:
     frame = data.contacts.join(named, left_on="golden_id", right_on="contact_id", how="left").rename(
         {"company_ids": "company_ids", "company_names": "companies"})
     rest = [c for c in frame.columns if c not in CONTACT_COLUMNS]
-    return frame.select(*CONTACT_COLUMNS, *rest)
+    return frame.select(*CONTACT_COLUMNS, *rest).rename({"records": "source_records"})
 
 
 def companies_frame(data: ExportData) -> pl.DataFrame:
     rest = [c for c in data.companies.columns if c not in COMPANY_COLUMNS]
-    return data.companies.select(*COMPANY_COLUMNS, *rest)
+    return data.companies.select(*COMPANY_COLUMNS, *rest).rename({"records": "source_records"})
 
 
 def flat(frame: pl.DataFrame) -> pl.DataFrame:

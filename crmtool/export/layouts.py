@@ -5,9 +5,11 @@ id), case-insensitively; phones and e-mails are separate columns per type.
 amoCRM maps columns in its import UI; the names of its own export make the
 mapping automatic. Sources: docs/formats.md ("Bitrix24 CRM import",
 "amoCRM import") and docs/exports.md. Bitrix24 has no import column for an
-outside id: the golden id travels in "Дополнительно об источнике" (the
-SOURCE_DESCRIPTION field); amoCRM gets a "Внешний ID" column to map to a
-custom field or skip.
+outside id: the golden id travels in a contact's "Дополнительно об источнике"
+(SOURCE_DESCRIPTION) and, as companies have no source fields, in a company's
+"Комментарий"; amoCRM gets a "Внешний ID" column to map to a custom field or
+skip. The company import labels its OPENED column "Доступен для всех" (as
+contacts do).
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ BITRIX24_COMPANIES = Layout(
     target="bitrix24", entity="company",
     columns=("Название компании", "Тип компании", *BITRIX24_PHONE_COLUMNS.values(), *BITRIX24_EMAIL_COLUMNS.values(),
              "Корпоративный сайт", "Фактический адрес", "Юридический адрес", "ИНН", "КПП", "ОГРН",
-             "Комментарий", "Источник", "Дополнительно об источнике", "Ответственный", "Доступна для всех"),
+             "Комментарий", "Ответственный", "Доступен для всех"),
     one_of=("Название компании",),
     phone_columns=tuple(BITRIX24_PHONE_COLUMNS.values()),
     email_columns=tuple(BITRIX24_EMAIL_COLUMNS.values()),
