@@ -73,8 +73,13 @@ def write_targets(data, targets: list[str], out: Path, options: ExportOptions, r
     written = []
     for role in load_roles(roles):
         part = partition(data, role)
+        folder = out / role.name
         if part is None:
             console.info(f"role {role.name}: may not export, nothing written")
+            if folder.exists():
+                console.warn(f"role {role.name} may not export, but {folder} is there from an earlier export;"
+                             " remove it if it should not be shared")
             continue
-        written += [p for t in targets for p in writer_for(t)(part, out / role.name, options)]
+        console.info(f"role {role.name}: {part.contacts.height} contacts, {part.companies.height} companies → {folder}")
+        written += [p for t in targets for p in writer_for(t)(part, folder, options)]
     return written
