@@ -6,6 +6,7 @@ packages, so tests call the same functions the commands do.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -103,6 +104,7 @@ class RunSummary:
     outputs: dict[str, int]
     out_dir: Path
     merged: MergeSummary | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
 
 
 def merge_stage(ws: Workspace, rules: Survivorship | None = None) -> MergeSummary:
@@ -122,12 +124,29 @@ def run_pipeline(
     run_id: int | None = None,
     on_outcome=None,
     default_region: str = "RU",
+    rules: Survivorship | None = None,
 ) -> RunSummary:
     """Load → normalize → match → merge → write contacts.csv, companies.csv, crosswalk.csv and the
     Bitrix24 import files (bitrix24_companies.csv, bitrix24_contacts.csv)."""
-    loaded = load_paths(ws, sources, mapping=mapping, options=options, run_id=run_id, on_outcome=on_outcome)
-    normalized = normalize_stage(ws, default_region)
-    matched = match_stage(ws)
-    merged = merge_stage(ws)
-    outputs = write_outputs(ws, out_dir)
-    return RunSummary(loaded, normalized, matched, outputs, out_dir, merged)
+    clock = _Clock()
+    loaded = clock("load", lambda: load_paths(ws, sources, mapping=mapping, options=options, run_id=run_id,
+                                               on_outcome=on_outcome))
+    normalized = clock("normalize", lambda: normalize_stage(ws, default_region))
+    matched = clock("match", lambda: match_stage(ws))
+    merged = clock("merge", lambda: merge_stage(ws, rules))
+    outputs = clock("export", lambda: write_outputs(ws, out_dir))
+    return RunSummary(loaded, normalized, matched, outputs, out_dir, merged, clock.seconds)
+
+
+class _Clock:
+    """Runs stages and keeps each one's wall time (reported by `run --json`, read by benchmarks)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, name: str, work):
+        start = time.perf_counter()
+        try:
+            return work()
+        finally:
+            self.seconds[name] = round(time.perf_counter() - start, 3)

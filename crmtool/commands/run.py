@@ -56,7 +56,8 @@ def run(
         counts.update(summary.load.counts(), **summary.normalized.counts(), **summary.matched.counts(),
                       **{f"golden_{k}": v for k, v in summary.merged.counts().items()}, outputs=summary.outputs)
     if as_json:
-        console.out.print_json(json.dumps({**counts, "out": str(out_dir), "files": [o.as_dict() for o in summary.load.outcomes]},
+        console.out.print_json(json.dumps({**counts, "out": str(out_dir), "seconds": summary.seconds,
+                                           "files": [o.as_dict() for o in summary.load.outcomes]},
                                           ensure_ascii=False, default=str))
     else:
         report_load(summary.load, False)
