@@ -12,6 +12,11 @@
     max_invalid = "1%"          # a count (5) or a share of the rows ("1%")
     max_duplicates = 0
     max_no_channel = "10%"      # unset: rows without phone/e-mail are only reported
+
+    [merge]                     # survivorship for `crmtool run` (see docs/merge.md)
+    priority = ["1c", "excel", "csv", "outlook", "google", "vcard"]   # most trusted first
+    rule = "priority"           # priority | recent | complete | frequent
+    mode = "merge"              # merge | replace | skip
 """
 
 from __future__ import annotations
@@ -19,8 +24,12 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crmtool.errors import CrmError
+
+if TYPE_CHECKING:
+    from crmtool.merge.survivorship import Survivorship
 
 
 @dataclass
@@ -28,6 +37,7 @@ class RunConfig:
     sources: list[Path] = field(default_factory=list)
     out: Path | None = None
     db: Path | None = None
+    survivorship: "Survivorship | None" = None
     mapping: Path | None = None
 
 
@@ -104,4 +114,30 @@ def load_config(path: Path) -> RunConfig:
         out=resolve(run.get("out")),
         db=resolve(run.get("db")),
         mapping=resolve(run.get("mapping")),
+        survivorship=_merge_table(path, data),
     )
+
+
+def _merge_table(path: Path, data: dict) -> "Survivorship | None":
+    """The [merge] table as survivorship rules (None when absent)."""
+    from crmtool.merge.survivorship import Survivorship
+
+    table = data.get("merge")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise CrmError(f"{path}: [merge] must be a table")
+    unknown = set(table) - {"priority", "rule", "mode"}
+    if unknown:
+        raise CrmError(f"{path}: [merge] unknown setting(s): {', '.join(sorted(unknown))}")
+    priority = table.get("priority", list(Survivorship().priority))
+    if not isinstance(priority, list) or not all(isinstance(p, str) for p in priority):
+        raise CrmError(f"{path}: [merge] priority must be a list of source kinds")
+    for key in ("rule", "mode"):
+        if key in table and not isinstance(table[key], str):
+            raise CrmError(f"{path}: [merge] {key} must be a string")
+    try:
+        return Survivorship(priority=tuple(p.lower() for p in priority), rule=table.get("rule", "priority"),
+                            mode=table.get("mode", "merge"))
+    except CrmError as exc:
+        raise CrmError(f"{path}: [merge] {exc}") from None

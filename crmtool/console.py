@@ -11,6 +11,7 @@ import sys
 from typing import Iterator
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -43,11 +44,12 @@ def info(message: str) -> None:
 
 def warn(message: str) -> None:
     """A problem the user should see even with --quiet."""
-    err.print(f"[yellow]warning:[/] {message}", highlight=False)
+    err.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
 def error(message: str) -> None:
-    err.print(f"[red]error:[/] {message}", highlight=False, markup=True)
+    # the message is text, not markup: "[merge] rule …" must not lose its brackets
+    err.print(f"[red]error:[/] {escape(message)}", highlight=False, markup=True)
 
 
 class NullProgress:

@@ -195,3 +195,21 @@ def test_run_with_config_file(cli, tmp_path):
     contacts = read_csv(tmp_path / "result" / "contacts.csv")
     assert len(contacts) == 1 and contacts[0]["source_records"] == "2"
     assert (tmp_path / "ws.duckdb").exists()
+
+
+def test_run_config_merge_table(cli, tmp_path):
+    (tmp_path / "dumps").mkdir()
+    write_csv(tmp_path / "dumps" / "a.csv", [["ФИО", "E-mail", "Должность"], ["Иванов Иван", "i@x.ru", "Директор"]])
+    write_csv(tmp_path / "dumps" / "b.csv", [["ФИО", "E-mail", "Должность"], ["Иван Иванов", "i@x.ru", "Генеральный директор"]])
+    config = tmp_path / "crmtool.toml"
+    config.write_text('[run]\nsources = ["dumps"]\nout = "result"\ndb = "ws.duckdb"\n[merge]\nrule = "recent"\n',
+                      encoding="utf-8")
+    assert cli("run", "--config", config, "--quiet").code == 0
+    contacts = read_csv(tmp_path / "result" / "contacts.csv")
+    assert len(contacts) == 1 and contacts[0]["job_title"] == "Генеральный директор"  # b.csv was loaded last
+    config.write_text('[merge]\nrule = "newest"\n', encoding="utf-8")
+    result = cli("run", "--config", config)
+    assert result.code == 2 and "[merge]" in result.err and "newest" in result.err
+    config.write_text('[merge]\nsurvivor = "x"\n', encoding="utf-8")
+    result = cli("run", "--config", config)
+    assert result.code == 2 and "[merge] unknown setting(s): survivor" in result.err

@@ -51,7 +51,7 @@ def run(
     with Workspace.open(db_path) as ws, journaled(ws, "run", args) as counts:
         summary = run_pipeline(
             ws, chosen, out_dir, mapping=mapping_file, run_id=counts["run_id"], on_outcome=print_outcome,
-            default_region=region.upper(),
+            default_region=region.upper(), rules=cfg.survivorship,
         )
         counts.update(summary.load.counts(), **summary.normalized.counts(), **summary.matched.counts(),
                       **{f"golden_{k}": v for k, v in summary.merged.counts().items()}, outputs=summary.outputs)
