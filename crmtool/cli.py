@@ -12,6 +12,7 @@ import sys
 import traceback
 from typing import Annotated
 
+import duckdb
 import typer
 
 from crmtool import __version__, console
@@ -72,6 +73,12 @@ app.command()(run)
 app.command()(check)
 
 
+def current_memory_limit() -> str:
+    from crmtool.workspace import duckdb_memory
+
+    return duckdb_memory()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; exits (argv None) or returns the exit code (tests)."""
     try:
@@ -85,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     except CrmError as exc:
         console.error(str(exc))
         code = exc.exit_code
+    except (MemoryError, duckdb.OutOfMemoryException) as exc:  # a resource limit, not a bug
+        console.error(f"out of memory: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; "
+                      f"the workspace database may use at most {current_memory_limit()} "
+                      "(raise it with CRMTOOL_DUCKDB_MEMORY=8GB, or free memory)")
+        code = EXIT_INTERNAL
     except Exception as exc:  # a bug: one readable line, the traceback on request
         if os.environ.get("CRMTOOL_DEBUG"):
             traceback.print_exc()

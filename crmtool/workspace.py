@@ -258,6 +258,20 @@ CREATE TABLE provenance (
 MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
+DUCKDB_MEMORY = "2.5GB"
+
+
+def duckdb_memory() -> str:
+    """The cap on DuckDB's memory: CRMTOOL_DUCKDB_MEMORY, else DUCKDB_MEMORY or a tenth of the
+    machine's memory, whichever is larger."""
+    if os.environ.get("CRMTOOL_DUCKDB_MEMORY"):
+        return os.environ["CRMTOOL_DUCKDB_MEMORY"].strip()
+    try:
+        tenth = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 10 / 2**30
+    except (ValueError, OSError, AttributeError):
+        tenth = 0.0
+    return f"{max(2.5, round(tenth, 1))}GB"
+
 _LOCK_HINT = re.compile(r"(Could not set lock|Conflicting lock)", re.I)
 
 
@@ -294,6 +308,14 @@ class Workspace:
             raise WorkspaceError(f"{path}: cannot open the workspace: {_first_line(exc)}") from None
         except duckdb.Error as exc:
             raise WorkspaceError(f"{path}: not a crmtool workspace ({_first_line(exc)})") from None
+        # DuckDB's buffer pool shares the machine with polars frames: cap it (it spills to
+        # disk beyond) so a 1M-record run stays within a few GB. CRMTOOL_DUCKDB_MEMORY overrides.
+        try:
+            con.execute(f"SET memory_limit = '{duckdb_memory()}'")
+        except duckdb.Error as exc:
+            con.close()
+            raise WorkspaceError(f"CRMTOOL_DUCKDB_MEMORY={duckdb_memory()!r} is not a memory size like 4GB "
+                                 f"({_first_line(exc)})") from None
         ws = cls(con, path)
         try:
             ws.migrate()

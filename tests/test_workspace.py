@@ -92,3 +92,16 @@ def test_run_journal_records_success_and_failure(ws):
 def test_record_ids_encode_source_and_row():
     assert record_id(1, 1) == (1 << 32) + 1
     assert record_id(2, 5) >> 32 == 2 and record_id(2, 5) & 0xFFFFFFFF == 5
+
+
+def test_duckdb_memory_cap_and_its_errors(cli, tmp_path, monkeypatch):
+    from crmtool.workspace import duckdb_memory
+
+    monkeypatch.delenv("CRMTOOL_DUCKDB_MEMORY", raising=False)
+    assert float(duckdb_memory().removesuffix("GB")) >= 2.5
+    monkeypatch.setenv("CRMTOOL_DUCKDB_MEMORY", "lots")
+    result = cli("load", tmp_path, "--db", tmp_path / "a.duckdb")
+    assert result.code == 2 and "CRMTOOL_DUCKDB_MEMORY" in result.err
+    monkeypatch.setenv("CRMTOOL_DUCKDB_MEMORY", "3GB")
+    with Workspace.open(tmp_path / "b.duckdb") as ws:
+        assert ws.scalar("SELECT current_setting('memory_limit')").startswith(("2.7", "2.8", "3"))
