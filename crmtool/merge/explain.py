@@ -32,6 +32,21 @@ ORDER BY decided_at
 """
 
 
+def _single(golden: dict, record_id: int) -> list[dict]:
+    """A one-record golden record's provenance: every value is that record's (not stored)."""
+    rows = []
+    for field, value in golden.items():
+        if field in ("golden_id", "records", "sources") or value is None:
+            continue
+        if field in ("phones", "emails"):
+            for item in value:
+                text = item["value"] + (f" #{item['ext']}" if item.get("ext") else "")
+                rows.append({"field": field, "value": text, "chosen": True, "record_ids": [record_id]})
+        else:
+            rows.append({"field": field, "value": str(value), "chosen": True, "record_ids": [record_id]})
+    return sorted(rows, key=lambda r: (r["field"], r["value"]))
+
+
 def explain(ws: Workspace, golden_id: str) -> dict:
     entity, ids = members_of(ws, golden_id)
     table = "contacts" if entity == "contact" else "companies"
@@ -44,7 +59,7 @@ def explain(ws: Workspace, golden_id: str) -> dict:
         p["levels"] = {c: LEVELS[c][p[c]] for c in LEVELS if p.get(c) is not None and p[c] >= 0}
         for c in LEVELS:
             p.pop(c, None)
-    provenance = ws.fetch_dicts(_PROVENANCE, [golden_id])
+    provenance = ws.fetch_dicts(_PROVENANCE, [golden_id]) if len(ids) > 1 else _single(golden[0] if golden else {}, ids[0])
     for row in provenance:
         row["from"] = [where.get(r, str(r)) for r in row.pop("record_ids")]
     if entity == "contact":

@@ -7,7 +7,10 @@ field) and the first is chosen. Phones and e-mails are united, de-duplicated
 by their keys (E.164 + extension, e-mail match key), each with a type
 (MOBILE / WORK / HOME / FAX / OTHER). Every candidate value lands in
 `provenance` with its record ids and whether it was chosen, so every golden
-field can name the source rows it came from.
+field can name the source rows it came from — except in a golden record made
+of one source record, where every value is that record's (`explain` says so
+without a stored row: most golden records at scale are such singletons, and
+storing them doubled the stage's time).
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ _COMPANY_VALUES = {
     "note": (f"CASE WHEN r.entity_hint = 'company' THEN {_text('r.note')} END", "0"),
 }
 
+# a phone as provenance shows it: the number, and its extension after " #"
+PHONE_TEXT = "value || coalesce(' #' || ext, '')"
 _PHONE_TYPE = """CASE WHEN p.kind = 'fax' THEN 'FAX' WHEN p.ptype = 'mobile' OR p.kind = 'mobile' THEN 'MOBILE'
                       WHEN p.kind = 'home' THEN 'HOME' WHEN p.kind = 'work' THEN 'WORK'
                       WHEN p.ptype = 'fixed' THEN 'WORK' ELSE 'OTHER' END"""
@@ -90,7 +95,8 @@ def build_members(ws: Workspace, entity: str, rules: Survivorship) -> None:
             CREATE OR REPLACE TEMP TABLE _members AS
             SELECT c.cluster_id AS golden_id, r.record_id, k.source_rank, k.family, s.loaded_at,
                    s.sha256 || ':' || lpad(r.source_row::VARCHAR, 10, '0') AS anchor,
-                   {filled} AS completeness
+                   {filled} AS completeness,
+                   count(*) OVER (PARTITION BY c.cluster_id) = 1 AS single
             FROM clusters c JOIN records r USING (record_id) JOIN normalized n USING (record_id)
             JOIN sources s ON s.source_id = r.source_id JOIN _ranks k ON k.source_id = r.source_id
             WHERE c.entity = '{entity}'
@@ -118,28 +124,35 @@ def build_candidates(ws: Workspace, entity: str, rules: Survivorship) -> None:
     with ws.registered("_forms", forms):
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _wide AS
-            SELECT m.golden_id, m.record_id, m.source_rank, m.loaded_at, m.anchor, m.completeness, {columns}
+            SELECT m.golden_id, m.record_id, m.source_rank, m.loaded_at, m.anchor, m.completeness, m.single, {columns}
             FROM _members m {only_winner} JOIN records r ON r.record_id = m.record_id
             JOIN normalized n ON n.record_id = m.record_id
             LEFT JOIN _forms f ON f.first_key = n.first_key
         """)
-    long = " UNION ALL ".join(
-        f"SELECT golden_id, record_id, source_rank, loaded_at, anchor, completeness, '{name}' AS field, "
-        f"v_{name} AS value, q_{name} AS quality FROM _wide WHERE v_{name} IS NOT NULL"
-        for name in values
-    )
+    def long(single: bool) -> str:
+        return " UNION ALL ".join(
+            f"SELECT golden_id, record_id, source_rank, loaded_at, anchor, completeness, '{name}' AS field, "
+            f"v_{name} AS value, q_{name} AS quality FROM _wide WHERE v_{name} IS NOT NULL AND {'' if single else 'NOT '}single"
+            for name in values
+        )
+    # A golden record of one source record takes its values as they are: no pooling, no
+    # ordering (most golden records at scale are such singletons).
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _values AS
         WITH pooled AS (
             SELECT golden_id, field, value, max(quality) AS quality, count(*) AS freq,
                    min(source_rank) AS best_rank, max(loaded_at) AS recent, max(completeness) AS completeness,
-                   min(anchor) AS first_anchor, list(record_id) AS record_ids
-            FROM ({long})
+                   min(anchor) AS first_anchor, list(record_id) AS record_ids, false AS single
+            FROM ({long(False)})
             GROUP BY golden_id, field, value
         )
         SELECT *, row_number() OVER (PARTITION BY golden_id, field
                                      ORDER BY quality DESC, {RULE_ORDER[rules.rule]}, first_anchor) = 1 AS chosen
         FROM pooled
+        UNION ALL BY NAME
+        SELECT golden_id, field, value, quality, 1 AS freq, source_rank AS best_rank, loaded_at AS recent,
+               completeness, anchor AS first_anchor, [record_id] AS record_ids, true AS single, true AS chosen
+        FROM ({long(True)})
     """)
     con.execute("DROP TABLE _wide")
 
@@ -153,27 +166,28 @@ def build_channels(ws: Workspace, entity: str, rules: Survivorship) -> None:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _phones AS
         WITH p AS (
-            SELECT m.golden_id, m.record_id, m.anchor, unnest(n.phones) AS value, nullif(unnest(n.phone_exts), '') AS ext,
+            SELECT m.golden_id, m.record_id, m.anchor, m.single, unnest(n.phones) AS value, nullif(unnest(n.phone_exts), '') AS ext,
                    unnest(n.phone_types) AS ptype, unnest(n.phone_kinds) AS kind
             FROM _members m {only_winner} JOIN normalized n ON n.record_id = m.record_id
             JOIN records r ON r.record_id = m.record_id
             WHERE len(n.phones) > 0 {own}
         )
         SELECT golden_id, value, ext, arg_min({_PHONE_TYPE}, anchor) AS type, min(anchor) AS first_anchor,
-               list(DISTINCT record_id ORDER BY record_id) AS record_ids
+               list(DISTINCT record_id ORDER BY record_id) AS record_ids, bool_and(single) AS single
         FROM p GROUP BY golden_id, value, ext
     """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _emails AS
         WITH e AS (
-            SELECT m.golden_id, m.record_id, m.anchor, unnest(n.emails) AS value, unnest(n.email_keys) AS key,
+            SELECT m.golden_id, m.record_id, m.anchor, m.single, unnest(n.emails) AS value, unnest(n.email_keys) AS key,
                    unnest(n.email_classes) AS class, unnest(n.email_kinds) AS kind
             FROM _members m {only_winner} JOIN normalized n ON n.record_id = m.record_id
             JOIN records r ON r.record_id = m.record_id
             WHERE len(n.emails) > 0 {own}
         )
         SELECT golden_id, key, arg_min(value, anchor) AS value, arg_min({_EMAIL_TYPE}, anchor) AS type,
-               min(anchor) AS first_anchor, list(DISTINCT record_id ORDER BY record_id) AS record_ids
+               min(anchor) AS first_anchor, list(DISTINCT record_id ORDER BY record_id) AS record_ids,
+               bool_and(single) AS single
         FROM e GROUP BY golden_id, key
     """)
 
@@ -202,8 +216,8 @@ def insert_golden(ws: Workspace, entity: str) -> int:
     con.execute("DELETE FROM provenance WHERE entity = ?", [entity])
     con.execute(f"""
         INSERT INTO provenance
-        SELECT '{entity}', golden_id, field, value, chosen, record_ids FROM _values
-        UNION ALL SELECT '{entity}', golden_id, 'phones', value || coalesce(' #' || ext, ''), true, record_ids FROM _phones
-        UNION ALL SELECT '{entity}', golden_id, 'emails', value, true, record_ids FROM _emails
+        SELECT '{entity}', golden_id, field, value, chosen, record_ids FROM _values WHERE NOT single
+        UNION ALL SELECT '{entity}', golden_id, 'phones', {PHONE_TEXT}, true, record_ids FROM _phones WHERE NOT single
+        UNION ALL SELECT '{entity}', golden_id, 'emails', value, true, record_ids FROM _emails WHERE NOT single
     """)
     return ws.scalar(f"SELECT count(*) FROM {table}")
