@@ -9,9 +9,10 @@ import polars as pl
 import pytest
 
 from conftest import SAMPLES
+from golden_frames import empty_frames, make
 from readers import read_all
 
-from crmtool.export.data import _CROSSWALK, ExportData, load_export_data
+from crmtool.export.data import ExportData, load_export_data
 from crmtool.export.mailing import consent_state, mailing_frame
 from crmtool.export.targets import ExportOptions
 from crmtool.export.vcard_file import write_vcard
@@ -40,17 +41,7 @@ def samples(tmp_path_factory) -> tuple[Path, ExportData]:
 @pytest.fixture
 def frames(ws):
     """Empty golden frames with the workspace's own column types."""
-    return {name: ws.con.sql(sql).pl() for name, sql in (
-        ("contacts", "SELECT * FROM contacts"), ("companies", "SELECT * FROM companies"),
-        ("links", "SELECT contact_id, company_id, via, record_ids FROM contact_company"), ("crosswalk", _CROSSWALK))}
-
-
-def make(frames, **rows) -> ExportData:
-    built = {}
-    for name, empty in frames.items():
-        given = [{c: r.get(c) for c in empty.columns} for r in rows.get(name, [])]
-        built[name] = pl.DataFrame(given, schema=empty.schema) if given else empty
-    return ExportData(**built)
+    return empty_frames(ws)
 
 
 def phone(value, kind="MOBILE", ext=None):

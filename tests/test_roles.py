@@ -10,9 +10,10 @@ import polars as pl
 import pytest
 
 from conftest import SAMPLES
+from golden_frames import empty_frames, make
 
 from crmtool.errors import CrmError
-from crmtool.export.data import _CROSSWALK, ExportData, load_export_data
+from crmtool.export.data import ExportData, load_export_data
 from crmtool.export.masking import mask_email, mask_phone, mask_text
 from crmtool.export.roles import Role, load_roles, partition
 from crmtool.match.stage import match_workspace
@@ -265,17 +266,7 @@ def test_a_role_that_may_not_export_leaves_an_old_folder_with_a_warning(golden, 
 @pytest.fixture
 def frames(ws):
     """Empty golden frames with the workspace's own column types."""
-    return {name: ws.con.sql(sql).pl() for name, sql in (
-        ("contacts", "SELECT * FROM contacts"), ("companies", "SELECT * FROM companies"),
-        ("links", "SELECT contact_id, company_id, via, record_ids FROM contact_company"), ("crosswalk", _CROSSWALK))}
-
-
-def make(frames, **rows) -> ExportData:
-    built = {}
-    for name, empty in frames.items():
-        given = [{c: r.get(c) for c in empty.columns} for r in rows.get(name, [])]
-        built[name] = pl.DataFrame(given, schema=empty.schema) if given else empty
-    return ExportData(**built)
+    return empty_frames(ws)
 
 
 def person(gid, **fields):

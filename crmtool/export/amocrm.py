@@ -18,7 +18,6 @@ import polars as pl
 from crmtool import console
 from crmtool.errors import CrmError
 from crmtool.export.bitrix24 import (
-    COMPANY_SCHEMA,
     NO_NAME,
     CONTACT_SCHEMA,
     birthday,
@@ -28,6 +27,7 @@ from crmtool.export.bitrix24 import (
     in_layout,
     joined_lines,
     main_companies,
+    titled_companies,
     warn_unknown_owners,
     write_csv,
 )
@@ -43,10 +43,7 @@ XLSX_MAX_ROWS = 1_048_575  # a sheet's rows minus the header
 
 
 def amocrm_companies(data: ExportData, titles: pl.DataFrame, users: dict[str, str]) -> pl.DataFrame:
-    companies = complete(data.companies, COMPANY_SCHEMA).join(titles, on="golden_id", how="left",
-                                                               maintain_order="left")
-    full_name = pl.when(pl.col("full_name") != pl.col("title")).then(pl.format("Полное наименование: {}",
-                                                                               pl.col("full_name")))
+    companies, full_name = titled_companies(data, titles)
     frame = companies.select(
         pl.col("title").alias("Компания"),
         *channel_columns(AMOCRM_PHONE_COLUMNS, AMOCRM_EMAIL_COLUMNS, MULTI_SEP),

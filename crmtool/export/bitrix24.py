@@ -193,11 +193,18 @@ def in_layout(frame: pl.DataFrame, layout: Layout) -> pl.DataFrame:
 
 # --- Bitrix24 ------------------------------------------------------------------------------------
 
-def bitrix_companies(data: ExportData, titles: pl.DataFrame, users: dict[str, str]) -> pl.DataFrame:
+def titled_companies(data: ExportData, titles: pl.DataFrame) -> tuple[pl.DataFrame, pl.Expr]:
+    """Golden companies with their unique import titles, and the note line giving the full
+    legal name where it differs from the title (shared by the Bitrix24 and amoCRM files)."""
     companies = complete(data.companies, COMPANY_SCHEMA).join(titles, on="golden_id", how="left",
                                                                maintain_order="left")
     full_name = pl.when(pl.col("full_name") != pl.col("title")).then(pl.format("Полное наименование: {}",
                                                                                pl.col("full_name")))
+    return companies, full_name
+
+
+def bitrix_companies(data: ExportData, titles: pl.DataFrame, users: dict[str, str]) -> pl.DataFrame:
+    companies, full_name = titled_companies(data, titles)
     frame = companies.select(
         pl.col("title").alias("Название компании"),
         *channel_columns(BITRIX24_PHONE_COLUMNS, BITRIX24_EMAIL_COLUMNS),
