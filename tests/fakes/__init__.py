@@ -1,0 +1,1 @@
+"""Local stand-ins for the CRM portals the push tests talk to, over real sockets."""
