@@ -24,6 +24,7 @@ from crmtool.commands.export import export
 from crmtool.commands.undo import explain, unmerge
 from crmtool.commands.normalize import normalize
 from crmtool.commands.profile import profile
+from crmtool.commands.push import push
 from crmtool.commands.review import app as review_app
 from crmtool.commands.run import run
 from crmtool.commands.sources import sources
@@ -67,6 +68,7 @@ app.command()(match)
 app.add_typer(review_app, name="review")
 app.command()(merge)
 app.command()(export)
+app.command()(push)
 app.command()(explain)
 app.command()(unmerge)
 app.command()(run)

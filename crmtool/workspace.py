@@ -254,8 +254,25 @@ CREATE TABLE provenance (
 );
 """
 
+# v8: what `crmtool push` sent where. One row per (target, entity, golden id): the
+# portal's id for it and a hash of the payload last sent. A row is written `pending`
+# before its request goes out and settled as soon as the answer arrives, so a push
+# killed mid-request knows which records to look up on the portal before sending again.
+_V8 = """
+CREATE TABLE push_ledger (
+    target VARCHAR NOT NULL,
+    entity VARCHAR NOT NULL,
+    golden_id VARCHAR NOT NULL,
+    remote_id VARCHAR,
+    payload_hash VARCHAR,
+    state VARCHAR NOT NULL,
+    pushed_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (target, entity, golden_id)
+);
+"""
+
 # Forward migrations: MIGRATIONS[i] takes the schema from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 DUCKDB_MEMORY = "2.5GB"
