@@ -57,6 +57,14 @@ def build_samples(root: Path) -> Path:
     return db
 
 
+def build_people(root: Path, n: int) -> Path:
+    """`crmtool run` on n distinct people; returns the workspace file (n golden contacts)."""
+    source = write_people(root / "people.csv", n)
+    db = root / "ws.duckdb"
+    assert main(["run", str(source), "--db", str(db), "--out", str(root / "out"), "--quiet"]) == 0
+    return db
+
+
 def fresh_copy(db: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "ws.duckdb"
     shutil.copy(db, copy)

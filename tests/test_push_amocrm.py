@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
 import pytest
 
 from fakes.amocrm import FakeAmoCRM
-from pushing import build_samples, fresh_copy, golden_counts, push_once
+from pushing import build_people, build_samples, fresh_copy, golden_counts, push_once
 
 from crmtool.push.targets import Limits
 from crmtool.push.transport import AuthFailure, RetryPolicy
+from crmtool.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TOKEN = "longlivedtoken"
 
@@ -116,3 +127,29 @@ def test_a_dropped_connection_after_commit_creates_nothing_twice(db, amo):
     push_once(db, "amocrm", TOKEN, portal=amo.base_url)
     companies, _ = golden_counts(db)
     assert len(amo.companies) == companies
+
+
+def test_killed_mid_request_the_next_push_creates_nothing_twice(tmp_path):
+    db = build_people(tmp_path, 300)
+    with FakeAmoCRM(token=TOKEN, rate_per_s=1000) as amo:
+        release = amo.hold_after_commits(120)       # the third request of 50 contacts has landed
+        env = {**os.environ, "CRMTOOL_AMOCRM_TOKEN": TOKEN}
+        child = subprocess.Popen([sys.executable, "-m", "crmtool", "push", "--target", "amocrm", "--portal",
+                                  amo.base_url, "--db", str(db), "--rate", "1000", "--burst", "1000", "--quiet"],
+                                 env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(600):
+            if len(amo.contacts) >= 150 or child.poll() is not None:
+                break
+            time.sleep(0.1)
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+        release.set()
+        with Workspace.open(db, create=False) as ws:
+            states = dict(ws.con.execute("SELECT state, count(*) FROM push_ledger WHERE entity = 'contact' "
+                                         "GROUP BY state").fetchall())
+        assert states == {"created": 100, "pending": 50}
+        summary, entries = push_once(db, "amocrm", TOKEN, portal=amo.base_url)
+        assert summary.counts["contact"]["resumed"] == 50
+        assert len(amo.contacts) == 300
+        assert max(Counter(c["name"] for c in amo.contacts.values()).values()) == 1
+        assert {e.state for e in entries["contact"].values()} == {"created"}

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from fakes.bitrix24 import FakeBitrix24
-from pushing import FAST, build_samples, fresh_copy, golden_counts, push_once, write_people
+from pushing import build_people, build_samples, fresh_copy, golden_counts, push_once
 
-from crmtool.cli import main
 from crmtool.push.transport import AuthFailure
 from crmtool.workspace import Workspace
 
@@ -28,11 +27,7 @@ def samples_db(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def people_db(tmp_path_factory):
-    root = tmp_path_factory.mktemp("people")
-    source = write_people(root / "people.csv", 300)
-    db = root / "ws.duckdb"
-    assert main(["run", str(source), "--db", str(db), "--out", str(root / "out"), "--quiet"]) == 0
-    return db
+    return build_people(tmp_path_factory.mktemp("people"), 300)
 
 
 @pytest.fixture
