@@ -45,6 +45,13 @@ _LEGAL_FORMS = (
     "общество с ограниченной ответственностью|акционерное общество|индивидуальный предприниматель"
 )
 COMPANY_NAME_RE = rf'(?i)(^|[\s"«(,])({_LEGAL_FORMS})($|[\s"»).,])|[«»]'
+# The person in an ИП's name: "ИП Петров П.П.", "И.П. Петров Пётр", "Индивидуальный предприниматель
+# Петров", "Петров Пётр Петрович, ИП". Only letters, dots, hyphens and spaces: "ИП «Ромашка»"
+# and "ИП Петров (магазин №2)" name a business, not a person.
+_IP_FORM = r"(?:ип|и\.\s?п\.|индивидуальный\s+предприниматель)"
+_PERSON = r"(\p{Lu}[\p{L}.\- ]*?\p{L}\.?)"
+_IP_PREFIX_RE = rf"(?i)^\s*{_IP_FORM}\s+{_PERSON}\s*$"
+_IP_SUFFIX_RE = rf"(?i)^\s*{_PERSON}\s*,?\s+{_IP_FORM}\s*$"
 
 
 def empty_lists(n: int, name: str = "flags") -> pl.Series:
@@ -102,7 +109,19 @@ def finalize(df: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("company"))
         .otherwise(pl.lit("unknown"))
     )
-    return df.with_columns(entity_hint=pl.coalesce(pl.col("entity_hint"), derived))
+    df = df.with_columns(entity_hint=pl.coalesce(pl.col("entity_hint"), derived))
+    # An ИП is a business and a person at once: "ИП Петров Пётр Петрович" with nobody else named
+    # on the row is that person at their own company, so the CRM gets both cards, linked.
+    person_of_ip = pl.coalesce(pl.col("company").str.extract(_IP_PREFIX_RE, 1),
+                               pl.col("company").str.extract(_IP_SUFFIX_RE, 1))
+    entrepreneur = (pl.col("entity_hint") == "company") & person_of_ip.is_not_null() & pl.all_horizontal(
+        [pl.col(c).is_null() for c in ("full_name", "last_name", "first_name", "middle_name")])
+    return df.with_columns(
+        full_name=pl.when(entrepreneur).then(person_of_ip.str.strip_chars(" ,")).otherwise(pl.col("full_name")),
+        entity_hint=pl.when(entrepreneur).then(pl.lit("person_at_company")).otherwise(pl.col("entity_hint")),
+        flags=pl.when(entrepreneur).then(pl.col("flags").list.concat(pl.lit(["entrepreneur"], dtype=STR_LIST)))
+        .otherwise(pl.col("flags")),
+    )
 
 
 def json_object_expr(columns: Iterable[tuple[str, pl.Expr]]) -> pl.Expr:
