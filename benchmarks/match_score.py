@@ -197,9 +197,18 @@ def recall_by_tag(rows: pl.DataFrame) -> dict[str, dict]:
 
 def read_crosswalk(path: Path) -> pl.DataFrame:
     """file name, source_row, entity, golden_id of every crosswalk row."""
-    cw = pl.read_csv(path, columns=["source_file", "source_row", "entity", "golden_id"],
-                     schema_overrides={"source_file": pl.String, "source_row": pl.Int64, "entity": pl.String,
-                                       "golden_id": pl.String})
+    header = pl.read_csv(path, n_rows=0).columns
+    wanted = ["source_file", "source_row", "entity", "golden_id"]
+    wanted += ["company_golden_id"] if "company_golden_id" in header else []
+    cw = pl.read_csv(path, columns=wanted, schema_overrides={
+        "source_file": pl.String, "source_row": pl.Int64, "entity": pl.String, "golden_id": pl.String,
+        "company_golden_id": pl.String})
+    if "company_golden_id" in cw.columns:
+        # a person at a company (an ИП's own row, too) is a contact whose company is the
+        # company_golden_id: as a company record it is scored by that
+        company_rows = cw.filter(pl.col("company_golden_id").is_not_null()).with_columns(
+            entity=pl.lit("company"), golden_id=pl.col("company_golden_id"))
+        cw = pl.concat([cw, company_rows]).drop("company_golden_id")
     return cw.with_columns(file=pl.col("source_file").str.replace(r"^.*[/\\]", ""))
 
 

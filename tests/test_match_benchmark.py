@@ -314,3 +314,15 @@ def test_score_cli_on_a_crosswalk(tmp_path, capsys):
     assert contacts["precision"] == pytest.approx(1 / 3)
     assert contacts["false_merges"]["switchboard"] == 1  # rows 1 and 3: two people, one switchboard
     assert "companies" not in result  # no companies truth in the folder
+
+
+def test_a_person_at_company_row_is_scored_as_a_company_by_its_company_golden_id(tmp_path):
+    path = tmp_path / "crosswalk.csv"
+    path.write_text("source_file,source_row,entity,golden_id,company_golden_id\n"
+                    "d/companies.csv,1,company,CO-A,\n"
+                    "d/companies.csv,2,contact,CT-P,CO-A\n"
+                    "d/contacts.csv,1,contact,CT-P,\n", encoding="utf-8")
+    cw = match_score.read_crosswalk(path)
+    companies = cw.filter((pl.col("file") == "companies.csv") & (pl.col("entity") == "company"))
+    assert dict(companies.select("source_row", "golden_id").iter_rows()) == {1: "CO-A", 2: "CO-A"}
+    assert cw.filter(pl.col("entity") == "contact").height == 2
