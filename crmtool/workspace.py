@@ -408,7 +408,8 @@ class Workspace:
         run_id = self.next_id("runs", "run_id")
         self.con.execute(
             "INSERT INTO runs (run_id, command, args, \"user\", started_at, status) VALUES (?, ?, ?, ?, ?, 'running')",
-            [run_id, command, json.dumps(args, ensure_ascii=False, default=str), current_user(), datetime.now()],
+            [run_id, command, json.dumps(scrub_args(args), ensure_ascii=False, default=str), current_user(),
+             datetime.now()],
         )
         return run_id
 
@@ -417,6 +418,25 @@ class Workspace:
             "UPDATE runs SET finished_at = ?, status = ?, counts = ?, message = ? WHERE run_id = ?",
             [datetime.now(), status, json.dumps(counts or {}, ensure_ascii=False), message, run_id],
         )
+
+
+# The journal is read by anyone who can read the workspace: a secret must never reach it,
+# whatever a command passes. Keys named like one are dropped; a Bitrix24 webhook URL
+# (https://HOST/rest/<user>/<code>/…: the code is the password) keeps only its host.
+_SECRET_KEY = re.compile(r"secret|token|webhook|password|passwd|api_?key|credential", re.I)
+_WEBHOOK_URL = re.compile(
+    r"(?:https?://([^\s/?#@]+@)?([^\s/?#@]+)|\b([\w-]+(?:\.[\w-]+)+))(?:/[^\s]*)?/rest/\d+/[^\s]+", re.I)
+
+
+def scrub_args(value: Any) -> Any:
+    """`value` (a command's args) without secrets: see _SECRET_KEY and _WEBHOOK_URL."""
+    if isinstance(value, dict):
+        return {k: scrub_args(v) for k, v in value.items() if not _SECRET_KEY.search(str(k))}
+    if isinstance(value, (list, tuple)):
+        return [scrub_args(v) for v in value]
+    if isinstance(value, str):
+        return _WEBHOOK_URL.sub(lambda m: m.group(2) or m.group(3), value)
+    return value
 
 
 @contextmanager
