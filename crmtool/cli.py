@@ -21,10 +21,13 @@ from crmtool.commands.load import load
 from crmtool.commands.match import match
 from crmtool.commands.merge import merge
 from crmtool.commands.export import export
+from crmtool.commands.init import init
+from crmtool.commands.log import log
 from crmtool.commands.undo import explain, unmerge
 from crmtool.commands.normalize import normalize
 from crmtool.commands.profile import profile
 from crmtool.commands.push import push
+from crmtool.commands.report import report
 from crmtool.commands.review import app as review_app
 from crmtool.commands.run import run
 from crmtool.commands.sources import sources
@@ -73,6 +76,9 @@ app.command()(explain)
 app.command()(unmerge)
 app.command()(run)
 app.command()(check)
+app.command()(report)
+app.command()(init)
+app.command()(log)
 
 
 def current_memory_limit() -> str:
