@@ -25,7 +25,7 @@ from rich.progress import (
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 250)
 err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 250)
 
-_state = {"quiet": False}
+_state = {"quiet": False, "log": None}
 
 
 def set_quiet(quiet: bool) -> None:
@@ -36,19 +36,44 @@ def is_quiet() -> bool:
     return _state["quiet"]
 
 
+def set_log(path) -> None:
+    """Also append every message (info, warnings, errors; --quiet or not) to this file, one
+    timestamped line each: what cron keeps of a run."""
+    _state["log"] = path
+
+
+def _log(level: str, message: str) -> None:
+    path = _state["log"]
+    if path is None:
+        return
+    from datetime import datetime
+
+    stamp = datetime.now().isoformat(timespec="seconds")
+    lines = "".join(f"{stamp} {level} {line}\n" for line in str(message).splitlines() or [""])
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(lines)
+    except OSError as exc:
+        _state["log"] = None
+        err.print(f"[yellow]warning:[/] cannot write the log {escape(str(path))}: {escape(exc.strerror or str(exc))}")
+
+
 def info(message: str) -> None:
-    """A progress message for people; silenced by --quiet."""
+    """A progress message for people; silenced by --quiet (the --log file keeps it)."""
+    _log("INFO", message)
     if not _state["quiet"]:
         err.print(message, highlight=False)
 
 
 def warn(message: str) -> None:
     """A problem the user should see even with --quiet."""
+    _log("WARNING", message)
     err.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
 def error(message: str) -> None:
     # the message is text, not markup: "[merge] rule …" must not lose its brackets
+    _log("ERROR", message)
     err.print(f"[red]error:[/] {escape(message)}", highlight=False, markup=True)
 
 

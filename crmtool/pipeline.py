@@ -6,10 +6,14 @@ packages, so tests call the same functions the commands do.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
+
+import polars as pl
 
 from crmtool import console
 from crmtool.export.csv_files import write_outputs
@@ -99,11 +103,11 @@ def match_stage(ws: Workspace, upper: float = UPPER, lower: float = LOWER) -> Ma
 @dataclass
 class RunSummary:
     load: LoadSummary
-    normalized: NormalizeSummary
-    matched: MatchSummary
+    stages: dict[str, dict]        # normalize / match / merge counts; the last run's when up to date
     outputs: dict[str, int]
     out_dir: Path
-    merged: MergeSummary | None = None
+    delta: pl.DataFrame            # what changed in the golden records (merge.delta)
+    up_to_date: bool = False       # nothing new since the last run: stages skipped
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
 
 
@@ -112,6 +116,22 @@ def merge_stage(ws: Workspace, rules: Survivorship | None = None) -> MergeSummar
     with console.progress_bar(bytes_mode=False) as bar:
         bar.add_task("merging golden records", total=None)
         return merge_workspace(ws, rules)
+
+
+RUN_SIGNATURE_KEY = "run_signature"
+RUN_STAGES_KEY = "run_stages"
+
+
+def run_signature(ws: Workspace, default_region: str, upper: float, lower: float,
+                  rules: Survivorship | None) -> str:
+    """What the golden records depend on: the loaded files (by content), the settings, the
+    human verdicts and this crmtool. Equal signatures → the stages would give the same result."""
+    from crmtool import __version__
+
+    files = ws.con.execute("SELECT list(sha256 ORDER BY sha256) FROM sources").fetchone()[0] or []
+    decided = ws.con.execute("SELECT count(*), max(decided_at)::VARCHAR FROM decisions").fetchone()
+    text = json.dumps([__version__, files, default_region, upper, lower, repr(rules), list(decided)], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def run_pipeline(
@@ -125,17 +145,38 @@ def run_pipeline(
     on_outcome=None,
     default_region: str = "RU",
     rules: Survivorship | None = None,
+    upper: float = UPPER,
+    lower: float = LOWER,
 ) -> RunSummary:
-    """Load → normalize → match → merge → write contacts.csv, companies.csv, crosswalk.csv and the
-    Bitrix24 import files (bitrix24_companies.csv, bitrix24_contacts.csv)."""
+    """Load → normalize → match → merge → write contacts.csv, companies.csv, links.csv,
+    crosswalk.csv, the Bitrix24 import files and delta.csv.
+
+    When nothing the golden records depend on changed since the last run (same files, settings
+    and verdicts), the three middle stages are skipped: a nightly run over unchanged dumps costs
+    the load check and the files. Golden ids persist across runs, so a new file changes only the
+    golden records it touches; delta.csv lists them."""
+    from crmtool.merge import delta as golden_delta
+
     clock = _Clock()
     loaded = clock("load", lambda: load_paths(ws, sources, mapping=mapping, options=options, run_id=run_id,
                                                on_outcome=on_outcome))
+    signature = run_signature(ws, default_region, upper, lower, rules)
+    last = ws.scalar("SELECT value FROM meta WHERE key = ?", [RUN_SIGNATURE_KEY])
+    stored = ws.scalar("SELECT value FROM meta WHERE key = ?", [RUN_STAGES_KEY])
+    if last == signature and stored and ws.scalar("SELECT count(*) FROM clusters"):
+        changes = pl.DataFrame(schema=golden_delta.SCHEMA)
+        outputs = clock("export", lambda: write_outputs(ws, out_dir, changes))
+        return RunSummary(loaded, json.loads(stored), outputs, out_dir, changes, True, clock.seconds)
+    before = golden_delta.snapshot(ws)
     normalized = clock("normalize", lambda: normalize_stage(ws, default_region))
-    matched = clock("match", lambda: match_stage(ws))
+    matched = clock("match", lambda: match_stage(ws, upper, lower))
     merged = clock("merge", lambda: merge_stage(ws, rules))
-    outputs = clock("export", lambda: write_outputs(ws, out_dir))
-    return RunSummary(loaded, normalized, matched, outputs, out_dir, merged, clock.seconds)
+    changes = golden_delta.compare(ws, before)
+    outputs = clock("export", lambda: write_outputs(ws, out_dir, changes))
+    stages = {"normalize": normalized.counts(), "match": matched.counts(), "merge": merged.counts()}
+    ws.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?), (?, ?)",
+                   [RUN_SIGNATURE_KEY, signature, RUN_STAGES_KEY, json.dumps(stages)])
+    return RunSummary(loaded, stages, outputs, out_dir, changes, False, clock.seconds)
 
 
 class _Clock:

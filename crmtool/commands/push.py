@@ -11,7 +11,7 @@ import typer
 from crmtool import console
 from crmtool.errors import EXIT_FINDINGS, CrmError
 from crmtool.options import DEFAULT_DB_PATH, Db, Json, Quiet
-from crmtool.workspace import Workspace, journaled
+from crmtool.workspace import journaled
 
 COUNT_ORDER = ("created", "updated", "matched", "existing", "resumed", "skipped", "rejected",
                "create", "update", "skip", "resume")
@@ -49,48 +49,36 @@ def push(
     where it stopped and never creates a record twice. Records the portal refuses are
     listed with the reason (exit 1). Auth errors stop at once (exit 2).
     """
-    from crmtool.export.data import load_export_data
-    from crmtool.push.ledger import Ledger
-    from crmtool.push.runner import MODES, push as run_push
+    from crmtool.lock import locked_workspace
     from crmtool.push.secrets import read_secret
-    from crmtool.push.targets import TARGETS, Limits, open_target
+    from crmtool.push.session import PushRequest, load_users_file, push_workspace, report as as_report
 
     console.set_quiet(quiet or as_json)
-    name = target.lower()
-    if name not in TARGETS:
-        raise CrmError(f"unknown push target {target!r}; targets: {', '.join(TARGETS)}")
-    if mode.lower() not in MODES:
-        raise CrmError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
-    user_ids = {}
-    if users is not None:
-        from crmtool.export.users import load_users
-
-        user_ids = load_users(users)
+    request = PushRequest(target=target.lower(), secret="", portal=portal, mode=mode.lower(), rate=rate,
+                          burst=burst, dry_run=dry_run)
+    request.check()
+    request.users = load_users_file(users)
     if not Path(db).exists():
         raise CrmError(f"{db}: no workspace here; run `crmtool run` first or pass --db")
     # a dry run reads the secret too: it names the portal whose ledger the plan is made against
-    secret = read_secret(name, env=secret_env, file=secret_file, workspace=Path(db))
-    pusher = open_target(name, secret, portal=portal, users=user_ids, limits=Limits(rate, burst))
-    args = {"target": name, "portal": pusher.identity, "mode": mode.lower(), "dry_run": dry_run,
+    request.secret = read_secret(request.target, env=secret_env, file=secret_file, workspace=Path(db))
+    args = {"target": request.target, "portal": portal, "mode": request.mode, "dry_run": dry_run,
             "users": str(users) if users else None}
-    try:
-        with Workspace.open(db, create=False) as ws, journaled(ws, "push", args) as counts:
-            data = load_export_data(ws)
-            summary = run_push(pusher, Ledger(ws, pusher.identity), data, mode=mode.lower(), dry_run=dry_run)
-            for entity, c in summary.counts.items():
-                counts.update({f"{entity}_{k}": v for k, v in c.items()})
-    finally:
-        pusher.close()
-    report = {"target": name, "portal": pusher.identity, **summary.as_dict()}
+    with locked_workspace(db, "push", create=False) as ws, journaled(ws, "push", args) as counts:
+        identity, summary = push_workspace(ws, request)
+        counts["portal"] = identity
+        for entity, c in summary.counts.items():
+            counts.update({f"{entity}_{k}": v for k, v in c.items()})
+    result = as_report(identity, request.target, summary)
     if as_json:
-        console.out.print_json(json.dumps(report, ensure_ascii=False))
+        console.out.print_json(json.dumps(result, ensure_ascii=False))
     else:
-        _print(report)
+        print_summary(result)
     if summary.rejected:
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _print(report: dict) -> None:
+def print_summary(report: dict) -> None:
     verb = "would push" if report["dry_run"] else "pushed"
     for entity, counts in report["counts"].items():
         parts = [f"{counts[k]:,} {k}" for k in COUNT_ORDER if counts.get(k)]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
+
 from crmtool.export.bitrix24 import write_bitrix24
 from crmtool.export.data import load_export_data
 from crmtool.export.generic import write_crosswalk, write_generic
@@ -16,12 +18,19 @@ from crmtool.workspace import Workspace
 RUN_OPTIONS = ExportOptions(separator=",")
 
 
-def write_outputs(ws: Workspace, out_dir: Path) -> dict[str, int]:
-    """Write the files; returns the number of data rows in each."""
+def write_outputs(ws: Workspace, out_dir: Path, delta: pl.DataFrame | None = None) -> dict[str, int]:
+    """Write the files (and delta.csv when given); returns the number of data rows in each."""
     data = load_export_data(ws)
+    counts = {}
+    if delta is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tmp = out_dir / "delta.csv.part"
+        delta.write_csv(tmp)
+        tmp.replace(out_dir / "delta.csv")
+        counts["delta.csv"] = delta.height
     write_generic(data, out_dir, RUN_OPTIONS)
     write_crosswalk(data, out_dir, RUN_OPTIONS)
     write_bitrix24(data, out_dir, ExportOptions())
-    return {"contacts.csv": data.contacts.height, "companies.csv": data.companies.height,
+    return counts | {"contacts.csv": data.contacts.height, "companies.csv": data.companies.height,
             "links.csv": data.links.height, "crosswalk.csv": data.crosswalk.height,
             "bitrix24_contacts.csv": data.contacts.height, "bitrix24_companies.csv": data.companies.height}
