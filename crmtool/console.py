@@ -60,7 +60,10 @@ def _log(level: str, message: str) -> None:
 
 def info(message: str) -> None:
     """A progress message for people; silenced by --quiet (the --log file keeps it)."""
-    _log("INFO", message)
+    if _state["log"] is not None:
+        from rich.text import Text
+
+        _log("INFO", Text.from_markup(message).plain)
     if not _state["quiet"]:
         err.print(message, highlight=False)
 

@@ -51,8 +51,7 @@ def run(
     be read (the others are still processed), 1 if the push had records refused.
     """
     console.set_quiet(quiet or as_json)
-    if log is not None:
-        console.set_log(log)
+    console.set_log(log)
     cfg = load_run_config(config) if config else RunConfig()
     chosen = list(sources or cfg.sources or [DEFAULT_SOURCES])
     if not sources and not cfg.sources and not DEFAULT_SOURCES.is_dir():
