@@ -86,18 +86,20 @@ def load_paths(
     return summary
 
 
-def normalize_stage(ws: Workspace, default_region: str = "RU") -> NormalizeSummary:
+def normalize_stage(ws: Workspace, default_region: str = "RU", incremental: bool = False) -> NormalizeSummary:
     """The normalize stage with a progress bar naming its steps."""
     with console.progress_bar() as bar:
         task = bar.add_task("normalizing", total=None)
-        return normalize_workspace(ws, default_region, stage=lambda s: bar.update(task, description=s))
+        return normalize_workspace(ws, default_region, stage=lambda s: bar.update(task, description=s),
+                                   incremental=incremental)
 
 
-def match_stage(ws: Workspace, upper: float = UPPER, lower: float = LOWER) -> MatchSummary:
+def match_stage(ws: Workspace, upper: float = UPPER, lower: float = LOWER, incremental: bool = False) -> MatchSummary:
     """The match stage with a progress bar naming its steps."""
     with console.progress_bar() as bar:
         task = bar.add_task("matching", total=None)
-        return match_workspace(ws, upper, lower, stage=lambda s: bar.update(task, description=s))
+        return match_workspace(ws, upper, lower, stage=lambda s: bar.update(task, description=s),
+                               incremental=incremental)
 
 
 @dataclass
@@ -120,6 +122,7 @@ def merge_stage(ws: Workspace, rules: Survivorship | None = None) -> MergeSummar
 
 RUN_SIGNATURE_KEY = "run_signature"
 RUN_STAGES_KEY = "run_stages"
+THRESHOLDS_KEY = "run_thresholds"
 
 
 def run_signature(ws: Workspace, default_region: str, upper: float, lower: float,
@@ -147,14 +150,18 @@ def run_pipeline(
     rules: Survivorship | None = None,
     upper: float = UPPER,
     lower: float = LOWER,
+    full: bool = False,
 ) -> RunSummary:
     """Load → normalize → match → merge → write contacts.csv, companies.csv, links.csv,
     crosswalk.csv, the Bitrix24 import files and delta.csv.
 
     When nothing the golden records depend on changed since the last run (same files, settings
     and verdicts), the three middle stages are skipped: a nightly run over unchanged dumps costs
-    the load check and the files. Golden ids persist across runs, so a new file changes only the
-    golden records it touches; delta.csv lists them."""
+    the load check and the files. Otherwise only the new files' records are normalized, and only
+    the blocks they fall in are matched again, with the weights learned before (unless `full`,
+    the thresholds changed, or the new records are a large share of the base: see
+    match.stage.match_new_records). Golden ids persist across runs, so a new file changes only
+    the golden records it touches; delta.csv lists them."""
     from crmtool.merge import delta as golden_delta
 
     clock = _Clock()
@@ -163,13 +170,16 @@ def run_pipeline(
     signature = run_signature(ws, default_region, upper, lower, rules)
     last = ws.scalar("SELECT value FROM meta WHERE key = ?", [RUN_SIGNATURE_KEY])
     stored = ws.scalar("SELECT value FROM meta WHERE key = ?", [RUN_STAGES_KEY])
-    if last == signature and stored and ws.scalar("SELECT count(*) FROM clusters"):
+    if not full and last == signature and stored and ws.scalar("SELECT count(*) FROM clusters"):
         changes = pl.DataFrame(schema=golden_delta.SCHEMA)
         outputs = clock("export", lambda: write_outputs(ws, out_dir, changes))
         return RunSummary(loaded, json.loads(stored), outputs, out_dir, changes, True, clock.seconds)
     before = golden_delta.snapshot(ws)
-    normalized = clock("normalize", lambda: normalize_stage(ws, default_region))
-    matched = clock("match", lambda: match_stage(ws, upper, lower))
+    # thresholds that changed since the last match re-decide every pair: a full match
+    same_thresholds = ws.scalar("SELECT value FROM meta WHERE key = ?", [THRESHOLDS_KEY]) == f"{upper}|{lower}"
+    normalized = clock("normalize", lambda: normalize_stage(ws, default_region, incremental=not full))
+    matched = clock("match", lambda: match_stage(ws, upper, lower, incremental=not full and same_thresholds))
+    ws.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [THRESHOLDS_KEY, f"{upper}|{lower}"])
     merged = clock("merge", lambda: merge_stage(ws, rules))
     changes = golden_delta.compare(ws, before)
     outputs = clock("export", lambda: write_outputs(ws, out_dir, changes))

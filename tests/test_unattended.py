@@ -112,6 +112,23 @@ def test_adding_one_file_changes_only_the_golden_records_it_touches(tmp_path, du
     untouched = set(before) - {gid}
     assert all(after[g] == before[g] for g in untouched)
     assert result.json()["delta_contact_changed"] == 1 and result.json()["delta_contact_new"] == 1
+    # only the new file was normalized and only the blocks its records fall in were matched
+    assert result.json()["records_normalized"] == 2
+    assert result.json()["incremental_new_records"] == 2
+    assert 0 < result.json()["incremental_new_pairs"] < result.json()["candidate_pairs"]
+
+
+def test_a_full_run_after_an_incremental_one_agrees_on_the_samples(tmp_path, dumps, cli):
+    db, out = tmp_path / "ws.duckdb", tmp_path / "out"
+    assert cli("run", dumps, "--db", db, "--out", out, "--quiet", "--no-report").code == 0
+    (dumps / "extra.csv").write_text("ФИО;Телефон\nСмирнова Мария;+7 926 210-11-22\nНовиков Павел;+7 900 100-20-30\n",
+                                     encoding="utf-8")
+    assert cli("run", dumps, "--db", db, "--out", out, "--quiet", "--no-report").code == 0
+    incremental = rows(out / "contacts.csv")
+    result = cli("run", dumps, "--db", db, "--out", out, "--json", "--no-report", "--full")
+    assert result.code == 0 and result.json()["up_to_date"] is False
+    assert "incremental_new_records" not in result.json()
+    assert rows(out / "contacts.csv") == incremental
 
 
 def test_a_run_with_nothing_new_skips_the_stages_and_reports_an_empty_delta(tmp_path, dumps, cli):

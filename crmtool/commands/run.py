@@ -37,6 +37,9 @@ def run(
     log: Annotated[Optional[Path], typer.Option(
         "--log", help="Append every message, timestamped, to this file (also with --quiet).", dir_okay=False)] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")] = False,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Normalize and match everything again, learning the weights anew "
+                       "(by default a run matches only what new files touch).")] = False,
     quiet: Quiet = False,
     as_json: Json = False,
 ) -> None:
@@ -62,7 +65,7 @@ def run(
     mapping_file = load_mapping(mapping_path) if mapping_path else None
     default_region = (region or cfg.region or "RU").upper()
     args = {"sources": [str(s) for s in chosen], "out": str(out_dir), "db": str(db_path),
-            "config": str(config) if config else None}
+            "config": str(config) if config else None, "full": full}
     from crmtool.lock import locked_workspace
 
     pushed = None
@@ -70,6 +73,7 @@ def run(
         summary = run_pipeline(
             ws, chosen, out_dir, mapping=mapping_file, run_id=counts["run_id"], on_outcome=print_outcome,
             default_region=default_region, rules=cfg.survivorship, upper=cfg.match.upper, lower=cfg.match.lower,
+            full=full,
         )
         written = write_config_exports(ws, cfg, out_dir)
         if not no_report:

@@ -89,14 +89,22 @@ class Blocks:
     sizes: dict[str, int]  # candidate pairs per rule (before merging rules)
 
 
-def block_contacts(ws: Workspace, max_block: int = MAX_BLOCK, max_names: int = MAX_NAMES) -> Blocks:
-    """Candidate contact pairs from every rule, with the rules that found each pair."""
+def block_contacts(ws: Workspace, max_block: int = MAX_BLOCK, max_names: int = MAX_NAMES,
+                   touching: pl.Series | None = None) -> Blocks:
+    """Candidate contact pairs from every rule, with the rules that found each pair.
+
+    `touching`: only the blocks (key values) some of these records are in — a run that
+    added a file pairs its records with the base, not the base with itself again. Sizes
+    still count every record with the key, so a switchboard stays a switchboard."""
     con = ws.con
     parts, weak, sizes = [], [], {}
     for rule, sql in RULES.items():
         keys = con.sql(f"SELECT DISTINCT record_id, key, surname FROM ({sql}) WHERE key IS NOT NULL AND key <> ''").pl()
         if rule == "name":
             keys = _refine_names(con, keys, max_block)
+        if touching is not None:
+            touched = keys.filter(pl.col("record_id").is_in(touching.implode()))["key"].unique()
+            keys = keys.filter(pl.col("key").is_in(touched.implode()))
         usable, too_big = _split_by_size(keys, rule, max_block, max_names)
         weak.append(too_big.with_columns(rule=pl.lit(rule)))
         pairs = _pairs(usable)

@@ -42,6 +42,14 @@ class Model:
         """log2(m/u) per level: what each level adds to a pair's match weight."""
         return {c: [round(math.log2(m / u), 3) for m, u in zip(self.m[c], self.u[c])] for c in COMPARISONS}
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Model":
+        """The model `as_dict` wrote (meta), to score new pairs with the weights already learned."""
+        levels = data["levels"]
+        return cls(m={c: np.array([lv["m"] for lv in levels[c]], dtype=np.float64) for c in COMPARISONS},
+                   u={c: np.array([lv["u"] for lv in levels[c]], dtype=np.float64) for c in COMPARISONS},
+                   prior=float(data["prior"]), iterations=int(data.get("iterations", 0)))
+
     def as_dict(self) -> dict:
         return {
             "prior": self.prior,

@@ -40,13 +40,18 @@ class MatchSummary:
     company_clusters: int
     weak_keys: int
     model: fs.Model
+    new_records: int | None = None   # set when only new records were matched (match_new_records)
+    new_pairs: int | None = None
 
     def counts(self) -> dict[str, int]:
-        return {
+        counts = {
             "candidate_pairs": self.candidates, "auto_pairs": self.auto, "review_pairs": self.review,
             "rejected_pairs": self.reject, "contact_clusters": self.contact_clusters,
             "company_clusters": self.company_clusters, "weak_keys": self.weak_keys,
         }
+        if self.new_records is not None:
+            counts.update(incremental_new_records=self.new_records, incremental_new_pairs=self.new_pairs)
+        return counts
 
 
 def apply_verdicts(decided: pl.DataFrame, given: pl.DataFrame) -> pl.DataFrame:
@@ -73,7 +78,17 @@ def apply_verdicts(decided: pl.DataFrame, given: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([joined, extra], how="diagonal_relaxed")
 
 
-def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, stage: Stage = lambda _: None) -> MatchSummary:
+INCREMENTAL_SHARE = 0.2  # new records beyond this share of the base: learn the weights again
+
+
+def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, stage: Stage = lambda _: None,
+                    incremental: bool = False) -> MatchSummary:
+    """Match every contact record; with `incremental`, only the records no run has matched yet
+    (see `match_new_records`) when that is possible."""
+    if incremental:
+        summary = match_new_records(ws, upper, lower, stage)
+        if summary is not None:
+            return summary
     con = ws.con
     stage("blocking")
     blocks = block_contacts(ws)
@@ -116,6 +131,62 @@ def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, s
         company_clusters=company_clusters,
         weak_keys=blocks.weak_keys.height,
         model=model,
+    )
+
+
+def match_new_records(ws: Workspace, upper: float = UPPER, lower: float = LOWER,
+                      stage: Stage = lambda _: None) -> MatchSummary | None:
+    """Pair only the records no run has matched yet with the base (the blocks they are in),
+    score those pairs with the weights learned before, and cluster again with the stored pairs
+    and the verdicts. None — a full match is due — when there are no stored weights, when a
+    matched record is gone, or when the new records are more than INCREMENTAL_SHARE of the base
+    (the weights should be learned from them too)."""
+    con = ws.con
+    stored_model = ws.scalar("SELECT value FROM meta WHERE key = ?", [MODEL_KEY])
+    if not stored_model:
+        return None
+    contact_ids = con.sql(f"SELECT record_id FROM normalized WHERE entity_hint IN {CONTACT_HINTS}").pl()["record_id"]
+    matched = con.sql("SELECT record_id FROM clusters WHERE entity = 'contact'").pl()["record_id"]
+    if matched.is_empty() or not matched.is_in(contact_ids.implode()).all():
+        return None
+    new_ids = contact_ids.filter(~contact_ids.is_in(matched.implode()))
+    if new_ids.len() > INCREMENTAL_SHARE * max(contact_ids.len(), 1):
+        return None
+    stage(f"blocking {new_ids.len():,} new records")
+    blocks = block_contacts(ws, touching=new_ids)
+    new = new_ids.implode()
+    pairs = blocks.pairs.filter(pl.col("record_a").is_in(new) | pl.col("record_b").is_in(new))
+    records = record_frame(ws).join(pl.DataFrame({"record_id": contact_ids}), on="record_id")
+    weak_phones = blocks.weak_keys.filter(pl.col("rule") == "phone")["key"]
+    stage(f"comparing {pairs.height:,} new pairs")
+    levels = compare(pairs, records, weak_phones)
+    model = fs.Model.from_dict(json.loads(stored_model))
+    scored = fs.score(levels, model, fs.surname_frequencies(levels, records))
+    stored = con.sql("SELECT * EXCLUDE (entity) FROM pairs WHERE entity = 'contact'").pl()
+    # a verdict's mark is taken off and put back by apply_verdicts, as in recluster_contacts
+    stored = stored.with_columns(decision=pl.when(pl.col("reason").str.starts_with("human_"))
+                                 .then(pl.lit("review")).otherwise(pl.col("decision")))
+    given = verdicts(ws)
+    decided = apply_verdicts(pl.concat([stored, decide(scored, upper, lower)], how="diagonal_relaxed"), given)
+    stage("clustering")
+    attributes = records.select("record_id", "gender", "middle_key")
+    different = given.filter(pl.col("verdict") == DIFFERENT).select("record_a", "record_b")
+    labels = cluster(contact_ids, decided, attributes, different)
+    stage("storing")
+    by_decision = dict(decided.group_by("decision").len().iter_rows())
+    with ws.transaction():
+        con.execute("DELETE FROM pairs WHERE entity = 'contact'")
+        if decided.height:
+            with ws.registered("_pairs", decided.with_columns(entity=pl.lit("contact"))):
+                con.execute("INSERT INTO pairs BY NAME SELECT * FROM _pairs")
+        write_clusters(ws, labels, "contact", "CT", "match")
+    stage("companies")
+    company_clusters = cluster_companies(ws)
+    return MatchSummary(
+        candidates=decided.height, auto=by_decision.get("auto", 0), review=by_decision.get("review", 0),
+        reject=by_decision.get("reject", 0), contact_clusters=labels["label"].n_unique(),
+        company_clusters=company_clusters, weak_keys=blocks.weak_keys.height, model=model,
+        new_records=new_ids.len(), new_pairs=pairs.height,
     )
 
 

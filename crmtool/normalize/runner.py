@@ -68,16 +68,43 @@ class NormalizeSummary:
         return out
 
 
-def normalize_workspace(ws: Workspace, default_region: str = "RU", stage: Stage = lambda _: None) -> NormalizeSummary:
-    """Normalize every record of the workspace in one pass; replaces the stage's tables."""
+def appended_sources(ws: Workspace, default_region: str) -> list[int] | None:
+    """The sources loaded since the last normalize, when that is all that changed (same region,
+    the earlier sources still there in the same order); None when everything must be redone."""
+    old = ws.scalar("SELECT value FROM meta WHERE key = ?", [SIGNATURE_KEY])
+    if not old or "|" not in old:
+        return None
+    region, shas = old.split("|", 1)
+    before = shas.split(",") if shas else []
+    current = ws.con.execute("SELECT source_id, sha256 FROM sources ORDER BY source_id").fetchall()
+    if region != default_region or [sha for _, sha in current[:len(before)]] != before:
+        return None
+    return [source_id for source_id, _ in current[len(before):]]
+
+
+def normalize_workspace(ws: Workspace, default_region: str = "RU", stage: Stage = lambda _: None,
+                        incremental: bool = False) -> NormalizeSummary:
+    """Normalize every record of the workspace in one pass; replaces the stage's tables. With
+    `incremental`, only the records of sources loaded since the last normalize, when nothing
+    else changed (a record's normalized values depend on the record and the region alone)."""
+    con = ws.con
+    only = appended_sources(ws, default_region) if incremental else None
     stage("reading records")
-    records = ws.con.sql(_RECORDS).pl()
+    if only is not None:
+        records = con.sql(_RECORDS + " WHERE source_id IN (SELECT unnest(?::INTEGER[]))", params=[only]).pl()
+    else:
+        records = con.sql(_RECORDS).pl()
     normalized, checks, stats = normalize_frame(records, default_region, stage)
     stage("storing")
-    con = ws.con
     with ws.transaction():
         for table in ("normalized", "field_checks", "field_stats"):
-            con.execute(f"DELETE FROM {table}")
+            if only is None:
+                con.execute(f"DELETE FROM {table}")
+            elif table == "field_checks":
+                con.execute("DELETE FROM field_checks WHERE record_id IN (SELECT record_id FROM records "
+                            "WHERE source_id IN (SELECT unnest(?::INTEGER[])))", [only])
+            else:
+                con.execute(f"DELETE FROM {table} WHERE source_id IN (SELECT unnest(?::INTEGER[]))", [only])
         for table, frame in (("normalized", normalized), ("field_checks", checks), ("field_stats", stats)):
             if frame.height:
                 with ws.registered("_frame", frame):
