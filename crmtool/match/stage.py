@@ -106,6 +106,14 @@ def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, s
     model = fs.fit(levels, fs.estimate_u(records, weak_phones))
     scored = fs.score(levels, model, fs.surname_frequencies(levels, records))
     decided = apply_verdicts(decide(scored, upper, lower), verdicts(ws))
+    return _cluster_and_store(ws, contact_ids, decided, records, model, blocks, stage, keep_model=False)
+
+
+def _cluster_and_store(ws: Workspace, contact_ids: pl.Series, decided: pl.DataFrame, records: pl.DataFrame,
+                       model: fs.Model, blocks, stage: Stage, *, keep_model: bool, **extra) -> MatchSummary:
+    """Cluster the decided pairs (verdicts obeyed), store pairs, clusters and (unless kept) the
+    model, then cluster the companies: the end of a full and of an incremental match alike."""
+    con = ws.con
     stage("clustering")
     attributes = records.select("record_id", "gender", "middle_key")
     different = verdicts(ws).filter(pl.col("verdict") == DIFFERENT).select("record_a", "record_b")
@@ -113,13 +121,13 @@ def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, s
     stage("storing")
     by_decision = dict(decided.group_by("decision").len().iter_rows())
     with ws.transaction():
-        con.execute("DELETE FROM pairs")
+        con.execute("DELETE FROM pairs WHERE entity = 'contact'")
         if decided.height:
-            frame = decided.with_columns(entity=pl.lit("contact"))
-            with ws.registered("_pairs", frame):
+            with ws.registered("_pairs", decided.with_columns(entity=pl.lit("contact"))):
                 con.execute("INSERT INTO pairs BY NAME SELECT * FROM _pairs")
         write_clusters(ws, labels, "contact", "CT", "match")
-        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [MODEL_KEY, json.dumps(model.as_dict())])
+        if not keep_model:
+            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [MODEL_KEY, json.dumps(model.as_dict())])
     stage("companies")
     company_clusters = cluster_companies(ws)
     return MatchSummary(
@@ -131,6 +139,7 @@ def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, s
         company_clusters=company_clusters,
         weak_keys=blocks.weak_keys.height,
         model=model,
+        **extra,
     )
 
 
@@ -166,28 +175,9 @@ def match_new_records(ws: Workspace, upper: float = UPPER, lower: float = LOWER,
     # a verdict's mark is taken off and put back by apply_verdicts, as in recluster_contacts
     stored = stored.with_columns(decision=pl.when(pl.col("reason").str.starts_with("human_"))
                                  .then(pl.lit("review")).otherwise(pl.col("decision")))
-    given = verdicts(ws)
-    decided = apply_verdicts(pl.concat([stored, decide(scored, upper, lower)], how="diagonal_relaxed"), given)
-    stage("clustering")
-    attributes = records.select("record_id", "gender", "middle_key")
-    different = given.filter(pl.col("verdict") == DIFFERENT).select("record_a", "record_b")
-    labels = cluster(contact_ids, decided, attributes, different)
-    stage("storing")
-    by_decision = dict(decided.group_by("decision").len().iter_rows())
-    with ws.transaction():
-        con.execute("DELETE FROM pairs WHERE entity = 'contact'")
-        if decided.height:
-            with ws.registered("_pairs", decided.with_columns(entity=pl.lit("contact"))):
-                con.execute("INSERT INTO pairs BY NAME SELECT * FROM _pairs")
-        write_clusters(ws, labels, "contact", "CT", "match")
-    stage("companies")
-    company_clusters = cluster_companies(ws)
-    return MatchSummary(
-        candidates=decided.height, auto=by_decision.get("auto", 0), review=by_decision.get("review", 0),
-        reject=by_decision.get("reject", 0), contact_clusters=labels["label"].n_unique(),
-        company_clusters=company_clusters, weak_keys=blocks.weak_keys.height, model=model,
-        new_records=new_ids.len(), new_pairs=pairs.height,
-    )
+    decided = apply_verdicts(pl.concat([stored, decide(scored, upper, lower)], how="diagonal_relaxed"), verdicts(ws))
+    return _cluster_and_store(ws, contact_ids, decided, records, model, blocks, stage, keep_model=True,
+                              new_records=new_ids.len(), new_pairs=pairs.height)
 
 
 def recluster_contacts(ws: Workspace) -> int:
