@@ -21,12 +21,12 @@ from crmtool.export.bitrix24 import (
     NO_NAME,
     CONTACT_SCHEMA,
     birthday,
-    channel_columns,
-    company_titles,
+    channel_frame,
     complete,
+    contact_companies,
     in_layout,
     joined_lines,
-    main_companies,
+    shared_titles,
     titled_companies,
     warn_unknown_owners,
     write_csv,
@@ -46,19 +46,19 @@ def amocrm_companies(data: ExportData, titles: pl.DataFrame, users: dict[str, st
     companies, full_name = titled_companies(data, titles)
     frame = companies.select(
         pl.col("title").alias("Компания"),
-        *channel_columns(AMOCRM_PHONE_COLUMNS, AMOCRM_EMAIL_COLUMNS, MULTI_SEP),
         pl.col("website").alias("Web"), pl.col("address").alias("Адрес"), pl.col("city").alias("Город"),
         pl.col("inn").alias("ИНН"), pl.col("kpp").alias("КПП"), pl.col("ogrn").alias("ОГРН"),
         pl.lit(TAG).alias("Теги"),
         joined_lines(pl.col("note"), full_name).alias("Примечание"),
         pl.col("golden_id").alias("Внешний ID"),
     ).with_columns(responsible(companies["owner"], users).alias("Ответственный"))
+    frame = frame.hstack(channel_frame(data, "company", AMOCRM_PHONE_COLUMNS, AMOCRM_EMAIL_COLUMNS, MULTI_SEP))
     return in_layout(frame, AMOCRM_COMPANIES)
 
 
 def amocrm_contacts(data: ExportData, titles: pl.DataFrame, users: dict[str, str]) -> pl.DataFrame:
     contacts = complete(data.contacts, CONTACT_SCHEMA).join(
-        main_companies(data, titles), left_on="golden_id", right_on="contact_id", how="left", maintain_order="left")
+        contact_companies(data, titles), left_on="golden_id", right_on="contact_id", how="left", maintain_order="left")
     full = pl.concat_str([pl.col("last_name"), pl.col("first_name"), pl.col("middle_name")], separator=" ",
                          ignore_nulls=True)
     born = birthday()
@@ -66,7 +66,6 @@ def amocrm_contacts(data: ExportData, titles: pl.DataFrame, users: dict[str, str
         pl.when(full != "").then(full).otherwise(pl.lit(NO_NAME)).alias("Полное имя контакта"),
         pl.col("first_name").alias("Имя"), pl.col("last_name").alias("Фамилия"),
         pl.col("company").alias("Компания контакта"),
-        *channel_columns(AMOCRM_PHONE_COLUMNS, AMOCRM_EMAIL_COLUMNS, MULTI_SEP),
         pl.col("job_title").alias("Должность"), pl.col("address").alias("Адрес"), pl.col("city").alias("Город"),
         pl.lit(TAG).alias("Теги"),
         joined_lines(
@@ -77,6 +76,7 @@ def amocrm_contacts(data: ExportData, titles: pl.DataFrame, users: dict[str, str
         ).alias("Примечание"),
         pl.col("golden_id").alias("Внешний ID"),
     ).with_columns(responsible(contacts["owner"], users).alias("Ответственный за контакт"))
+    frame = frame.hstack(channel_frame(data, "contact", AMOCRM_PHONE_COLUMNS, AMOCRM_EMAIL_COLUMNS, MULTI_SEP))
     return in_layout(frame, AMOCRM_CONTACTS)
 
 
@@ -95,7 +95,7 @@ def write_amocrm(data: ExportData, out: Path, options: ExportOptions) -> list[Pa
     ext = options.format if options.format in ("csv", "xlsx") else "csv"
     if ext != options.format:
         console.info(f"amocrm: imports csv or xlsx, not {options.format}; writing csv")
-    titles = company_titles(data.companies)
+    titles = shared_titles(data)
     written = [
         _write(amocrm_companies(data, titles, options.users), out / f"amocrm_companies.{ext}", options),
         _write(amocrm_contacts(data, titles, options.users), out / f"amocrm_contacts.{ext}", options),

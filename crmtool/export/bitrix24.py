@@ -58,9 +58,9 @@ def complete(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFram
     return frame.with_columns(missing) if missing else frame
 
 
-def typed_values(column: str, kind: str, wanted: str, types: dict[str, str], sep: str = MULTI_SEP) -> pl.Expr:
-    """The values of one type from a typed list column, joined by `sep` (null when none).
-    Phones carry their extension as " доб. N"; types a CRM has no column for count as OTHER."""
+def typed_list(column: str, kind: str, wanted: str, types: dict[str, str]) -> pl.Expr:
+    """The values of one type from a typed list column, as a list. Phones carry their extension
+    as " доб. N"; types a CRM has no column for count as OTHER."""
     el = pl.element()
     value = el.struct.field("value")
     if kind == "phone":
@@ -70,8 +70,12 @@ def typed_values(column: str, kind: str, wanted: str, types: dict[str, str], sep
     kind_of = el.struct.field("type")
     named = [t for t in types if t != "OTHER"]
     keep = (kind_of.is_null() | ~kind_of.is_in(named)) if wanted == "OTHER" else kind_of == wanted
-    joined = pl.col(column).list.eval(value.filter(keep & value.is_not_null())).list.join(sep)
-    return pl.when(joined != "").then(joined)
+    return pl.col(column).list.eval(value.filter(keep & value.is_not_null()))
+
+
+def typed_values(column: str, kind: str, wanted: str, types: dict[str, str], sep: str = MULTI_SEP) -> pl.Expr:
+    """The values of one type from a typed list column, joined by `sep` (null when none)."""
+    return typed_list(column, kind, wanted, types).list.join(sep).replace("", None)
 
 
 def channel_columns(phones: dict[str, str], emails: dict[str, str], sep: str = MULTI_SEP) -> list[pl.Expr]:
@@ -82,14 +86,32 @@ def channel_columns(phones: dict[str, str], emails: dict[str, str], sep: str = M
     ]
 
 
+def channel_frame(data: ExportData, entity: str, phones: dict[str, str], emails: dict[str, str],
+                  sep: str = MULTI_SEP) -> pl.DataFrame:
+    """`channel_columns` for every golden contact (entity "contact") or company, in their order.
+    The typed lists are built once per export: Bitrix24 and amoCRM want the same ones, each
+    joined by its own separator."""
+    frame, schema = (data.contacts, CONTACT_SCHEMA) if entity == "contact" else (data.companies, COMPANY_SCHEMA)
+
+    def typed_lists() -> pl.DataFrame:
+        return complete(frame, schema).select(
+            *(typed_list("phones", "phone", t, phones).alias(f"phones {t}") for t in phones),
+            *(typed_list("emails", "email", t, emails).alias(f"emails {t}") for t in emails),
+        )
+
+    lists = data.derived(f"channels {entity} {','.join(phones)} {','.join(emails)}", typed_lists)
+    names = [*phones.values(), *emails.values()]
+    joined = lists.select(pl.col(c).list.join(sep).alias(name) for c, name in zip(lists.columns, names))
+    return joined.select(pl.when(pl.col(name) != "").then(pl.col(name)).alias(name) for name in names)
+
+
 def _title_key(title: pl.Expr) -> pl.Expr:
     """How a CRM compares titles: case-insensitively (MySQL collation), ё = е, spaces collapsed."""
     return title.str.to_lowercase().str.replace_all("ё", "е").str.replace_all(r"\s+", " ").str.strip_chars()
 
 
 def _blank_to_null(expr: pl.Expr) -> pl.Expr:
-    stripped = expr.str.strip_chars()
-    return pl.when(stripped != "").then(stripped)
+    return expr.str.strip_chars().replace("", None)  # one strip (when/then would strip twice)
 
 
 def company_titles(companies: pl.DataFrame) -> pl.DataFrame:
@@ -100,16 +122,22 @@ def company_titles(companies: pl.DataFrame) -> pl.DataFrame:
                        pl.format("ИНН {}", pl.col("inn")), pl.col("golden_id"))
     frame = companies.select("golden_id", base.alias("base"), _blank_to_null(pl.col("city")).alias("city"),
                              _blank_to_null(pl.col("inn")).alias("inn"))
-    frame = frame.with_columns(title=pl.col("base"), flexible=_title_key(pl.col("base")).is_duplicated())
+    frame = frame.with_columns(title=pl.col("base"), key=_title_key(pl.col("base")))
+    frame = frame.with_columns(flexible=pl.col("key").is_duplicated())
     suffixes = (
         pl.coalesce(pl.col("city"), pl.format("ИНН {}", pl.col("inn")), pl.col("golden_id")),
         pl.coalesce(pl.format("ИНН {}", pl.col("inn")), pl.col("golden_id")),
         pl.col("golden_id"),
     )
     for suffix in suffixes:
-        clash = pl.col("flexible") & _title_key(pl.col("title")).is_duplicated()
-        frame = frame.with_columns(title=pl.when(clash).then(pl.format("{} ({})", pl.col("base"), suffix))
-                                   .otherwise(pl.col("title")))
+        # only the clashing rows get a new title, so only their keys are computed again
+        rows = frame.select(pl.col("flexible") & pl.col("key").is_duplicated()).to_series().arg_true()
+        if not rows.len():
+            break
+        moved = frame[rows].select(title=pl.format("{} ({})", pl.col("base"), suffix)).with_columns(
+            key=_title_key(pl.col("title")))
+        frame = frame.with_columns(frame["title"].clone().scatter(rows, moved["title"]),
+                                   frame["key"].clone().scatter(rows, moved["key"]))
     return frame.select("golden_id", "title")
 
 
@@ -133,6 +161,18 @@ def main_companies(data: ExportData, titles: pl.DataFrame) -> pl.DataFrame:
                                 .then(pl.col("others").list.join("; ")))
 
 
+def shared_titles(data: ExportData) -> pl.DataFrame:
+    """`company_titles` of the data's companies, computed once for every target of an export."""
+    return data.derived("company_titles", lambda: company_titles(data.companies))
+
+
+def contact_companies(data: ExportData, titles: pl.DataFrame) -> pl.DataFrame:
+    """`main_companies`, computed once per export when `titles` are the shared ones."""
+    if titles is shared_titles(data):
+        return data.derived("main_companies", lambda: main_companies(data, titles))
+    return main_companies(data, titles)
+
+
 def birthday(column: str = "birthday") -> pl.Expr:
     """The birthday as a date when its text is a full date (dd.mm.yyyy, yyyy-mm-dd[…], yyyy.mm.dd)
     with a plausible year; null otherwise ("--07-21" has no year: it goes to the comment)."""
@@ -147,8 +187,7 @@ def birthday(column: str = "birthday") -> pl.Expr:
 
 def joined_lines(*parts: pl.Expr) -> pl.Expr:
     """Non-empty parts one per line; null when all are empty."""
-    text = pl.concat_str([_blank_to_null(p) for p in parts], separator="\n", ignore_nulls=True)
-    return pl.when(text != "").then(text)
+    return pl.concat_str([_blank_to_null(p) for p in parts], separator="\n", ignore_nulls=True).replace("", None)
 
 
 def write_csv(frame: pl.DataFrame, path: Path, options: ExportOptions, bom: bool) -> Path:
@@ -207,20 +246,21 @@ def bitrix_companies(data: ExportData, titles: pl.DataFrame, users: dict[str, st
     companies, full_name = titled_companies(data, titles)
     frame = companies.select(
         pl.col("title").alias("Название компании"),
-        *channel_columns(BITRIX24_PHONE_COLUMNS, BITRIX24_EMAIL_COLUMNS),
         pl.col("website").alias("Корпоративный сайт"),
         pl.col("address").alias("Фактический адрес"),
         pl.col("inn").alias("ИНН"), pl.col("kpp").alias("КПП"), pl.col("ogrn").alias("ОГРН"),
         # companies have no source fields in Bitrix24: the golden id travels in the comment
         joined_lines(pl.col("note"), full_name, pl.format("crmtool {}", pl.col("golden_id"))).alias("Комментарий"),
     ).with_columns(responsible(companies["owner"], users).alias("Ответственный"))
+    frame = frame.hstack(channel_frame(data, "company", BITRIX24_PHONE_COLUMNS, BITRIX24_EMAIL_COLUMNS))
     return in_layout(frame, BITRIX24_COMPANIES)
 
 
 def bitrix_contacts(data: ExportData, titles: pl.DataFrame, users: dict[str, str]) -> pl.DataFrame:
     contacts = complete(data.contacts, CONTACT_SCHEMA).join(
-        main_companies(data, titles), left_on="golden_id", right_on="contact_id", how="left", maintain_order="left")
-    born = birthday()
+        contact_companies(data, titles), left_on="golden_id", right_on="contact_id", how="left", maintain_order="left",
+    ).with_columns(birthday().alias("_born"))
+    born = pl.col("_born")
     # the import needs Имя or Фамилия: a nickname left in the middle name ("Михалыч") becomes the first
     # name, a record with no name at all gets Bitrix24's own placeholder
     nameless = _blank_to_null(pl.col("first_name")).is_null() & _blank_to_null(pl.col("last_name")).is_null()
@@ -232,7 +272,6 @@ def bitrix_contacts(data: ExportData, titles: pl.DataFrame, users: dict[str, str
         born.dt.strftime("%d.%m.%Y").alias("Дата рождения"),
         pl.col("company").alias("Компания"),
         pl.col("job_title").alias("Должность"),
-        *channel_columns(BITRIX24_PHONE_COLUMNS, BITRIX24_EMAIL_COLUMNS),
         pl.col("address").alias("Адрес"), pl.col("city").alias("Город"),
         joined_lines(
             pl.col("note"),
@@ -242,13 +281,14 @@ def bitrix_contacts(data: ExportData, titles: pl.DataFrame, users: dict[str, str
         ).alias("Комментарий"),
         pl.format("crmtool {}", pl.col("golden_id")).alias("Дополнительно об источнике"),
     ).with_columns(responsible(contacts["owner"], users).alias("Ответственный"))
+    frame = frame.hstack(channel_frame(data, "contact", BITRIX24_PHONE_COLUMNS, BITRIX24_EMAIL_COLUMNS))
     return in_layout(frame, BITRIX24_CONTACTS)
 
 
 @target("bitrix24")
 def write_bitrix24(data: ExportData, out: Path, options: ExportOptions) -> list[Path]:
     """bitrix24_companies.csv (import it first), then bitrix24_contacts.csv naming those companies."""
-    titles = company_titles(data.companies)
+    titles = shared_titles(data)
     written = [
         write_csv(bitrix_companies(data, titles, options.users), out / "bitrix24_companies.csv", options, bom=True),
         write_csv(bitrix_contacts(data, titles, options.users), out / "bitrix24_contacts.csv", options, bom=True),

@@ -7,7 +7,8 @@ be sure nothing else leaks into its folder.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import polars as pl
 
@@ -44,20 +45,35 @@ class ExportData:
     companies: pl.DataFrame
     links: pl.DataFrame
     crosswalk: pl.DataFrame
+    # frames derived from the four above, built once for every target that needs them (an
+    # export of several targets asks for the same company titles and names several times);
+    # a copy made by `with_frames` starts empty, so a role partition never sees the whole data's
+    _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def with_frames(self, **frames: pl.DataFrame) -> "ExportData":
         return replace(self, **frames)
 
+    def derived(self, key: str, build: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+        """`build()`, computed on the first call for `key` and kept for the next ones."""
+        if key not in self._derived:
+            self._derived[key] = build()
+        return self._derived[key]
+
     def company_names(self) -> pl.DataFrame:
         """contact_id → the names of its companies ("; "-joined) and their golden ids, for
         targets that write the company on the contact's row."""
-        named = self.links.join(
+        return self.derived("company_names", self._company_names)
+
+    def _company_names(self) -> pl.DataFrame:
+        # one sort of all links, then groups in that order: sorting inside every group was
+        # most of the time
+        named = self.links.select("contact_id", "company_id").join(
             self.companies.select(pl.col("golden_id").alias("company_id"), pl.col("name").alias("company_name")),
-            on="company_id", how="left",
+            on="company_id", how="left", maintain_order="left",
         )
-        return named.group_by("contact_id").agg(
-            pl.col("company_id").sort().alias("company_ids"),
-            pl.col("company_name").sort_by("company_id").alias("company_names"),
+        return named.sort("contact_id", "company_id").group_by("contact_id", maintain_order=True).agg(
+            pl.col("company_id").alias("company_ids"),
+            pl.col("company_name").alias("company_names"),
         )
 
 

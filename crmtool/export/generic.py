@@ -56,7 +56,9 @@ def write_frame(frame: pl.DataFrame, path: Path, options: ExportOptions) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     fmt = path.suffix.lstrip(".")
-    if fmt == "csv":
+    if fmt == "csv" and options.codec.startswith("utf-8"):  # polars writes UTF-8 itself, no text in Python
+        flat(frame).write_csv(tmp, separator=options.separator, include_bom=options.codec == "utf-8-sig")
+    elif fmt == "csv":
         text = flat(frame).write_csv(separator=options.separator)
         tmp.write_bytes(text.encode(options.codec, errors="replace"))
     elif fmt == "xlsx":

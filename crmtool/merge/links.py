@@ -45,7 +45,14 @@ WITH company_domains AS (
     JOIN one_company d USING (domain)
     WHERE k.entity = 'contact'
 )
-SELECT contact_id, company_id, list(DISTINCT via ORDER BY via) AS via, list(DISTINCT record_id ORDER BY record_id) AS record_ids
+"""
+# the kinds of evidence `found` gives, in the order `via` lists them (alphabetical). `via` is
+# built from one flag per kind and the record ids are sorted after aggregating: list
+# aggregates (list(DISTINCT … ORDER BY …) sorts group by group) were most of the query's time
+VIAS = ("domain", "representative", "row")
+_VIA = "list_concat(" + ", ".join(f"CASE WHEN bool_or(via = '{v}') THEN ['{v}'] ELSE [] END" for v in VIAS) + ")"
+_LINKS += f"""
+SELECT contact_id, company_id, {_VIA} AS via, list_sort(list_distinct(list(record_id))) AS record_ids
 FROM found GROUP BY contact_id, company_id
 """
 
