@@ -75,7 +75,8 @@ def estimate_u(records: pl.DataFrame, weak_phones: pl.Series, n_pairs: int = RAN
     a = rng.integers(0, n, size=k)
     b = rng.integers(0, n, size=k)
     keep = a != b
-    ids = records["record_id"].to_numpy()
+    # sorted: the frame's row order is not fixed (a join without maintain_order), the sample must be
+    ids = np.sort(records["record_id"].to_numpy())
     pairs = pl.DataFrame({"record_a": ids[a[keep]], "record_b": ids[b[keep]]})
     levels = compare(pairs, records, weak_phones)
     return {c: _frequencies(levels[c].to_numpy(), len(LEVELS[c])) for c in COMPARISONS}
