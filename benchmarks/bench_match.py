@@ -80,16 +80,22 @@ def ensure_data(label: str, records: int, seed: int) -> Path:
     return folder
 
 
-def run_crmtool(folder: Path, work: Path, src: Path | None) -> tuple[float, float]:
+def run_crmtool(folder: Path, work: Path, src: Path | None) -> tuple[float, float, dict]:
+    """Wall seconds, peak MB and the seconds per stage `run --json` reports (the client report,
+    which matching does not need, is left out: --no-report)."""
     env = dict(os.environ)
     if src is not None:  # benchmark another source tree (say, an export of HEAD) with the same venv
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     cmd = [sys.executable, "-m", "crmtool", "run", str(folder / "contacts.csv"), str(folder / "companies.csv"),
-           "--db", str(work / "bench.duckdb"), "--out", str(work / "out"), "--quiet"]
+           "--db", str(work / "bench.duckdb"), "--out", str(work / "out"), "--json", "--no-report"]
     wall, rss, result = run_measured(cmd, env, cwd=work)  # not the checkout's cwd: `-m` would import from it first
     if result["rc"] != 0:
         raise SystemExit(f"crmtool run failed (exit {result['rc']}) on {folder}:\n{result['err']}")
-    return wall, rss
+    try:
+        stages = json.loads(result["out"]).get("seconds", {})
+    except ValueError:
+        stages = {}
+    return wall, rss, stages
 
 
 # --- Splink --------------------------------------------------------------------------------------
@@ -239,11 +245,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench_match_") as tmp:
             work = Path(tmp)
             print(f"{label}: crmtool run …", flush=True)
-            wall, rss = run_crmtool(folder, work, args.src)
+            wall, rss, stages = run_crmtool(folder, work, args.src)
+            print("  stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())
+                  + (f"; load + normalize + match {sum(stages.get(k, 0) for k in ('load', 'normalize', 'match')):.1f} s"
+                     if stages else ""), flush=True)
             scores = match_score.evaluate(folder, match_score.read_crosswalk(work / "out" / "crosswalk.csv"),
                                           examples=args.details)
             crmtool = {"size": label, "records": records, "tool": "crmtool", "seconds": wall, "peak_mb": rss,
-                       "scores": scores,
+                       "scores": scores, "stages": stages,
                        "missed": bars(records, wall, rss, scores["contacts"], scores.get("companies"))}
             rows.append(crmtool)
             if args.details:
