@@ -134,3 +134,21 @@ def test_merged_multi_adds_only_what_the_card_lacks():
     existing = [{"ID": "5", "VALUE": "+7 (999) 123-45-67", "VALUE_TYPE": "WORK"}]
     ours = [{"VALUE": "+79991234567", "VALUE_TYPE": "MOBILE"}, {"VALUE": "+74950000000", "VALUE_TYPE": "WORK"}]
     assert merged_multi(existing, ours, phone=True) == [{"VALUE": "+74950000000", "VALUE_TYPE": "WORK"}]
+
+
+def test_an_unreachable_portal_is_a_clear_error_after_three_tries(monkeypatch):
+    import socket
+
+    from crmtool.push.bitrix24_api import classify
+    from crmtool.push.transport import RetryPolicy, Transport
+
+    with socket.socket() as sock:            # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    slept = []
+    transport = Transport(classify, LeakyBucket(100.0, 100), RetryPolicy(attempts=8, base=0.01),
+                          sleep=slept.append)
+    with pytest.raises(CrmError, match="cannot connect to 127.0.0.1.*check the portal address") as caught:
+        transport.send("POST", f"http://127.0.0.1:{port}/rest/1/s3cr3t/batch.json", write=False, json={})
+    assert caught.value.exit_code == 2 and len(slept) == 2 and transport.requests == 3
+    transport.close()

@@ -15,8 +15,13 @@ from typing import Callable
 
 import httpx
 
+from crmtool import console
 from crmtool.errors import CrmError
 from crmtool.push.throttle import LeakyBucket
+
+
+CONNECT_ATTEMPTS = 3   # a portal that refuses connections three times is the wrong address or down
+NOTICE_DELAY = 5.0     # waits at least this long are announced
 
 
 class Verdict(Enum):
@@ -89,11 +94,18 @@ class Transport:
             self.requests += 1
             try:
                 response = self.client.request(method, url, **kwargs)
+            except httpx.ConnectError as exc:
+                # nothing was sent: safe to retry, but a wrong address should not take minutes to tell
+                last = f"cannot connect to {httpx.URL(url).host}: {exc}"
+                if attempt + 1 >= CONNECT_ATTEMPTS:
+                    raise CrmError(f"{self.redact(last)} (check the portal address)") from None
+                self._pause(attempt, None, last)
+                continue
             except httpx.TransportError as exc:
                 last = f"{type(exc).__name__}: {exc}"
                 if write:
                     raise Ambiguous(self.redact(last)) from None
-                self._pause(attempt, None)
+                self._pause(attempt, None, last)
                 continue
             verdict, message = self.classify(response)
             if verdict in (Verdict.OK, Verdict.ERROR):
@@ -105,9 +117,13 @@ class Transport:
                 raise Ambiguous(self.redact(last))
             if verdict is Verdict.THROTTLED:
                 self.bucket.full()
-            self._pause(attempt, retry_after(response))
+            self._pause(attempt, retry_after(response), last)
         raise GaveUp(f"the portal kept failing after {self.policy.attempts} attempts: {self.redact(last)}")
 
-    def _pause(self, attempt: int, hint: float | None) -> None:
+    def _pause(self, attempt: int, hint: float | None, why: str) -> None:
         self.retries += 1
-        self.sleep(self.policy.delay(attempt, hint))
+        delay = self.policy.delay(attempt, hint)
+        if delay >= NOTICE_DELAY:   # a long wait is worth a line; the short ones of a rate limit are not
+            console.warn(f"{self.redact(why)}; retrying in {delay:.0f} s "
+                         f"(attempt {attempt + 2} of {self.policy.attempts})")
+        self.sleep(delay)
