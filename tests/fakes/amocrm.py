@@ -13,9 +13,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from fakes.server import LocalServer
 
 HAL = "application/hal+json"
 PROBLEM = "application/problem+json"
@@ -133,8 +135,10 @@ def _digits(text: str) -> str:
 _PHONE_QUERY = re.compile(r"^[\d\s()+\-.]+$")
 
 
-class FakeAmoCRM:
+class FakeAmoCRM(LocalServer):
     """An amoCRM account behind http://127.0.0.1:PORT/api/v4/ with fault and limit controls."""
+
+    thread_name = "fake-amocrm"
 
     def __init__(self, *, token: str = "longlivedtoken", rate_per_s: float = 7.0,
                  block_after_violations: int | None = None,
@@ -160,44 +164,21 @@ class FakeAmoCRM:
         self._faults: deque[_Fault] = deque()
         self._holds: list[_Hold] = []
         self._validators: list[Callable[[str, dict], list[dict] | None]] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        LocalServer.__init__(self)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> "FakeAmoCRM":
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-amocrm",
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
+    def _handler(self):
+        return _handler_for(self)
 
-    def stop(self) -> None:
+    def _release(self) -> None:
         with self._lock:
             for hold in self._holds:
                 hold.event.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> "FakeAmoCRM":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeAmoCRM is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.port}"
 
     # ---- test controls ---------------------------------------------------------------------
 

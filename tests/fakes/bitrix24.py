@@ -19,9 +19,11 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlsplit
+
+from fakes.server import LocalServer
 
 BATCH_LIMIT = 50  # commands per batch; the rest end with ERROR_BATCH_LENGTH_EXCEEDED
 PAGE_SIZE = 50  # list page size, fixed by the portal
@@ -366,12 +368,14 @@ def _multi_matches(op: str, wanted: Any, items: list) -> bool:
 # --- the server ----------------------------------------------------------------------------
 
 
-class FakeBitrix24:
+class FakeBitrix24(LocalServer):
     """One Bitrix24 portal on 127.0.0.1: webhook and OAuth access to the crm REST methods.
 
     Seed portal cards with add_contact/add_company (they keep the lookup indexes current);
     read `contacts`, `companies`, `requisites`, `contact_companies` and `requests` freely.
     """
+
+    thread_name = "fake-bitrix24"
 
     def __init__(self, *, webhook_user: int = 1, webhook_code: str = "secretcode",
                  oauth_tokens: Iterable[str] | None = None, burst: int = 50,
@@ -405,8 +409,7 @@ class FakeBitrix24:
         self._hold_release: threading.Event | None = None
         self.held = threading.Event()  # set while a request sits in hold_after_commits
         self._stopping = False
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        LocalServer.__init__(self)
         self._methods: dict[str, Callable[[dict], Any]] = {
             "crm.contact.add": lambda p: self._add(_CONTACT, "crm.contact.add", p),
             "crm.contact.update": lambda p: self._update(_CONTACT, "crm.contact.update", p),
@@ -427,37 +430,18 @@ class FakeBitrix24:
 
     # -- lifecycle --
 
-    def start(self) -> "FakeBitrix24":
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
+    def _handler(self):
+        return _Handler
+
+    def _configure(self, server) -> None:
         server.fake = self  # type: ignore[attr-defined]
         server.handle_error = lambda request, address: None  # dropped sockets are expected
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True,
-                                        name="fake-bitrix24")
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
+    def _release(self) -> None:
         self._stopping = True
         with self._lock:
             if self._hold_release is not None:
                 self._hold_release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = None
-
-    def __enter__(self) -> "FakeBitrix24":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
 
     @property
     def base_url(self) -> str:
