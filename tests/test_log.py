@@ -142,3 +142,13 @@ def test_the_journal_keeps_no_secret(db):
                                    "exports/rest/2024/clients.csv", "/srv/rest/1/a.csv"])
 def test_scrub_leaves_ordinary_values(value):
     assert scrub_args({"x": value, "list": [value]}) == {"x": value, "list": [value]}
+
+
+def test_a_profile_that_has_to_normalize_first_journals_it(cli, tmp_path, db):
+    source = write_csv(tmp_path / "a.csv", [["ФИО", "Телефон"], ["Иванов Иван", "+7 916 123-45-67"]])
+    assert cli("load", source, "--db", db, "--quiet").code == 0
+    assert cli("profile", "--db", db, "--json").code == 0
+    assert cli("profile", "--db", db, "--json").code == 0        # up to date: nothing to journal
+    rows = cli("log", "--db", db, "--json").json()
+    normalizes = [r for r in rows if r["command"] == "normalize"]
+    assert len(normalizes) == 1 and normalizes[0]["args"]["by"] == "profile"

@@ -11,7 +11,7 @@ from rich.table import Table
 from crmtool import console
 from crmtool.normalize.profile import Profile, SourceProfile, build_profile, ensure_normalized
 from crmtool.options import DEFAULT_DB_PATH, Db, Json, Region
-from crmtool.workspace import Workspace
+from crmtool.workspace import Workspace, journaled
 
 _FIELD_TITLES = {"name": "ФИО", "phone": "phones", "email": "e-mails", "company": "company",
                  "inn": "ИНН", "kpp": "КПП", "ogrn": "ОГРН"}
@@ -30,13 +30,25 @@ def profile(
     Normalizes first if the loaded files changed since the last `crmtool normalize`.
     """
     with Workspace.open(db, create=False) as ws:
-        if ensure_normalized(ws, region.upper()) and not as_json:
+        if ensure_stale_normalized(ws, region.upper()) and not as_json:
             console.info("normalized the workspace first (sources changed since the last run)")
         result = build_profile(ws, top=top, examples=examples)
     if as_json:
         console.out.print_json(json.dumps(result.as_dict(), ensure_ascii=False))
         return
     _print(result)
+
+
+def ensure_stale_normalized(ws: Workspace, region: str) -> bool:
+    """Normalize first when the sources changed; that changes the workspace, so it is journaled."""
+    from crmtool.normalize.runner import SIGNATURE_KEY, signature
+
+    if ws.scalar("SELECT value FROM meta WHERE key = ?", [SIGNATURE_KEY]) == signature(ws, region):
+        return False
+    with journaled(ws, "normalize", {"region": region, "by": "profile"}) as counts:
+        ensure_normalized(ws, region)
+        counts["records_normalized"] = ws.scalar("SELECT count(*) FROM normalized")
+    return True
 
 
 def _print(result: Profile) -> None:
