@@ -152,3 +152,9 @@ def test_an_unreachable_portal_is_a_clear_error_after_three_tries(monkeypatch):
         transport.send("POST", f"http://127.0.0.1:{port}/rest/1/s3cr3t/batch.json", write=False, json={})
     assert caught.value.exit_code == 2 and len(slept) == 2 and transport.requests == 3
     transport.close()
+
+
+def test_a_number_the_card_holds_as_8xxx_is_not_added_again():
+    existing = [{"ID": "7", "VALUE": "8 (999) 123-45-67", "VALUE_TYPE": "WORK"}]
+    assert merged_multi(existing, [{"VALUE": "+79991234567", "VALUE_TYPE": "MOBILE"}], phone=True) == []
+    assert merged_multi([{"VALUE": "Ivan@Mail.ru"}], [{"VALUE": "ivan@mail.ru"}], phone=False) == []

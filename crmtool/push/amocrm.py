@@ -24,6 +24,7 @@ from crmtool.export.bitrix24 import (
 from crmtool.export.data import ExportData
 from crmtool.export.users import resolve
 from crmtool.push.bitrix24 import names_agree
+from crmtool.push.channels import channel_key, not_on_card, typed_channels
 from crmtool.push.ledger import payload_hash
 from crmtool.push.records import Outcome, PushRecord
 from crmtool.push.throttle import LeakyBucket
@@ -66,21 +67,9 @@ def open_amocrm(secret: str, portal: str | None, users, bucket: LeakyBucket, ret
 
 
 def _custom(code: str, values: list[dict] | None, enums: dict[str, str], phone: bool) -> tuple[dict | None, list[str]]:
-    items, bare = [], []
-    for item in values or []:
-        value = (item.get("value") or "").strip()
-        if not value:
-            continue
-        shown = f"{value} доб. {item['ext']}" if phone and item.get("ext") else value
-        items.append({"value": shown, "enum_code": enums.get((item.get("type") or "OTHER").upper(), "OTHER")})
-        bare.append(value if phone else value.lower())
-    return ({"field_code": code, "values": items} if items else None), bare
-
-
-def _digits(value) -> str:
-    """A phone's digits, a Russian 8XXXXXXXXXX read as 7XXXXXXXXXX (how people type +7)."""
-    digits = "".join(ch for ch in str(value).split(" доб")[0] if ch.isdigit())
-    return "7" + digits[1:] if len(digits) == 11 and digits[0] == "8" else digits
+    channels = typed_channels(values, phone)
+    items = [{"value": shown, "enum_code": enums.get(kind, "OTHER")} for shown, kind, _ in channels]
+    return ({"field_code": code, "values": items} if items else None), [bare for _, _, bare in channels]
 
 
 def _fields_of(card: dict) -> dict[str, list[str]]:
@@ -257,14 +246,14 @@ class AmoCRMTarget:
         for rid, card in cards.items():
             fields = _fields_of(card)
             for v in fields.get("PHONE", []):
-                by_value.setdefault("p" + _digits(v), []).append(rid)
+                by_value.setdefault("p" + channel_key(v, phone=True), []).append(rid)
             for v in fields.get("EMAIL", []):
-                by_value.setdefault("e" + v.strip().lower(), []).append(rid)
+                by_value.setdefault("e" + channel_key(v, phone=False), []).append(rid)
             if entity == "company":
                 by_value.setdefault("n" + str(card.get("name", "")).strip().lower(), []).append(rid)
         found = {}
         for rec in records:
-            keys = ["p" + _digits(p) for p in rec.phones] + ["e" + e for e in rec.emails]
+            keys = ["p" + channel_key(p, phone=True) for p in rec.phones] + ["e" + e for e in rec.emails]
             if entity == "company":
                 keys.append("n" + rec.name.strip().lower())
             ids = sorted({rid for k in keys for rid in by_value.get(k, [])}, key=int)
@@ -295,10 +284,7 @@ class AmoCRMTarget:
             merged = []
             for field in entity_body.get("custom_fields_values") or []:
                 code = field["field_code"]
-                existing = [{"value": v} for v in have.get(code, [])]
-                key = _digits if code == "PHONE" else (lambda v: str(v).strip().lower())
-                known = {key(v["value"]) for v in existing}
-                extra = [v for v in field["values"] if key(v["value"]) not in known]
+                extra = not_on_card(have.get(code, []), field["values"], "value", phone=code == "PHONE")
                 if extra:
                     # amoCRM replaces a field's values: send the card's own values with ours
                     merged.append({"field_code": code, "values": _keep_enums(card, code) + extra})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from crmtool.export.data import ExportData
 from crmtool.push import bitrix24_payloads as payloads
+from crmtool.push.channels import not_on_card
 from crmtool.push.bitrix24_api import BATCH_MAX, Bitrix24Api, Endpoint, error_text
 from crmtool.push.records import Outcome, PushRecord
 from crmtool.push.transport import Transport
@@ -57,15 +58,9 @@ def lookup_phones(rec: PushRecord) -> list[str]:
     return out
 
 
-def _digits(value: str) -> str:
-    return "".join(ch for ch in str(value).split(" доб")[0] if ch.isdigit())
-
-
 def merged_multi(existing: list[dict] | None, ours: list[dict] | None, phone: bool) -> list[dict]:
     """Our PHONE / EMAIL items the card lacks, to append (items without ID are added)."""
-    key = _digits if phone else (lambda v: str(v).strip().lower())
-    have = {key(item.get("VALUE", "")) for item in existing or []}
-    return [item for item in ours or [] if key(item["VALUE"]) not in have]
+    return not_on_card((item.get("VALUE", "") for item in existing or []), ours, "VALUE", phone)
 
 
 class Bitrix24Target:

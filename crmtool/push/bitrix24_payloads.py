@@ -14,6 +14,7 @@ from crmtool.export.bitrix24 import (
 )
 from crmtool.export.data import ExportData
 from crmtool.export.users import resolve
+from crmtool.push.channels import typed_channels
 from crmtool.push.ledger import payload_hash
 from crmtool.push.records import PushRecord
 
@@ -25,16 +26,9 @@ ENTITY_COMPANY = 4
 
 def multi(values: list[dict] | None, allowed: set[str], phone: bool) -> tuple[list[dict], list[str]]:
     """PHONE / EMAIL items with their VALUE_TYPE, and the bare values for the duplicate lookup."""
-    items, bare = [], []
-    for item in values or []:
-        value = (item.get("value") or "").strip()
-        if not value:
-            continue
-        kind = (item.get("type") or "OTHER").upper()
-        shown = f"{value} доб. {item['ext']}" if phone and item.get("ext") else value
-        items.append({"VALUE": shown, "VALUE_TYPE": kind if kind in allowed else "OTHER"})
-        bare.append(value if phone else value.lower())
-    return items, bare
+    channels = typed_channels(values, phone)
+    items = [{"VALUE": shown, "VALUE_TYPE": kind if kind in allowed else "OTHER"} for shown, kind, _ in channels]
+    return items, [bare for _, _, bare in channels]
 
 
 def _clean(fields: dict) -> dict:
