@@ -12,10 +12,12 @@ from typing import Iterator
 
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -61,8 +63,6 @@ def _log(level: str, message: str) -> None:
 def info(message: str) -> None:
     """A progress message for people; silenced by --quiet (the --log file keeps it)."""
     if _state["log"] is not None:
-        from rich.text import Text
-
         _log("INFO", Text.from_markup(message).plain)
     if not _state["quiet"]:
         err.print(message, highlight=False)
@@ -96,6 +96,13 @@ class NullProgress:
         pass
 
 
+class RateColumn(ProgressColumn):
+    """Items per second, once rich has measured a speed."""
+
+    def render(self, task) -> Text:
+        return Text(f"{task.speed:,.0f}/s" if task.speed else "", style="progress.data.speed")
+
+
 @contextlib.contextmanager
 def progress_bar(bytes_mode: bool = True) -> Iterator[Progress | NullProgress]:
     """A byte-based progress bar on stderr, or a no-op off a terminal."""
@@ -103,7 +110,7 @@ def progress_bar(bytes_mode: bool = True) -> Iterator[Progress | NullProgress]:
         yield NullProgress()
         return
     columns = [TextColumn("{task.description}"), BarColumn()]
-    columns += [DownloadColumn()] if bytes_mode else [TextColumn("{task.completed}/{task.total}")]
+    columns += [DownloadColumn()] if bytes_mode else [TextColumn("{task.completed}/{task.total}"), RateColumn()]
     columns.append(TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         yield bar

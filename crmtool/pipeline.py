@@ -18,7 +18,7 @@ import polars as pl
 from crmtool import console
 from crmtool.export.csv_files import write_outputs
 from crmtool.match.stage import LOWER, UPPER, MatchSummary, match_workspace
-from crmtool.merge.stage import MergeSummary, merge_workspace
+from crmtool.merge.stage import merge_stage
 from crmtool.merge.survivorship import Survivorship
 from crmtool.normalize.runner import NormalizeSummary, normalize_workspace
 from crmtool.sources.base import ReadOptions
@@ -111,13 +111,6 @@ class RunSummary:
     delta: pl.DataFrame            # what changed in the golden records (merge.delta)
     up_to_date: bool = False       # nothing new since the last run: stages skipped
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
-
-
-def merge_stage(ws: Workspace, rules: Survivorship | None = None) -> MergeSummary:
-    """The merge stage with a spinner: golden records, links, provenance."""
-    with console.progress_bar(bytes_mode=False) as bar:
-        bar.add_task("merging golden records", total=None)
-        return merge_workspace(ws, rules)
 
 
 RUN_SIGNATURE_KEY = "run_signature"

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from crmtool import console
-from crmtool.merge.stage import merge_workspace
+from crmtool.merge.stage import merge_stage
 from crmtool.merge.survivorship import FAMILIES, MODES, RULES, Survivorship
 from crmtool.options import DEFAULT_DB_PATH, Db, Json, Quiet
 from crmtool.workspace import Workspace, journaled
@@ -39,10 +39,7 @@ def merge(
             from crmtool.errors import CrmError
 
             raise CrmError("no clusters to merge: run `crmtool match` first")
-        # the spinner of `run`'s merge stage, without importing the whole pipeline (0.2 s a call)
-        with console.progress_bar(bytes_mode=False) as bar:
-            bar.add_task("merging golden records", total=None)
-            summary = merge_workspace(ws, rules)
+        summary = merge_stage(ws, rules)
         counts.update(summary.counts())
     if as_json:
         console.out.print_json(json.dumps(counts))

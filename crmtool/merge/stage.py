@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crmtool import console
 from crmtool.merge.golden import build_candidates, build_channels, build_members, insert_golden
 from crmtool.merge.links import link_contacts
 from crmtool.merge.survivorship import Survivorship
@@ -40,3 +41,10 @@ def merge_workspace(ws: Workspace, rules: Survivorship | None = None) -> MergeSu
         merged_contacts=ws.scalar("SELECT count(*) FROM contacts WHERE records > 1"),
         merged_companies=ws.scalar("SELECT count(*) FROM companies WHERE records > 1"),
     )
+
+
+def merge_stage(ws: Workspace, rules: Survivorship | None = None) -> MergeSummary:
+    """`merge_workspace` with a spinner: what `crmtool merge` and `run` show."""
+    with console.progress_bar(bytes_mode=False) as bar:
+        bar.add_task("merging golden records", total=None)
+        return merge_workspace(ws, rules)

@@ -18,9 +18,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Protocol
 
-from rich.progress import BarColumn, Progress, ProgressColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
-from rich.text import Text
-
 from crmtool import console
 from crmtool.export.data import ExportData
 from crmtool.push.ledger import Ledger
@@ -169,14 +166,11 @@ class Pusher:
                                     for r in records if r.golden_id in ids])
 
 
-def push(target: Target, ledger: Ledger, data: ExportData, *, mode: str = "merge", dry_run: bool = False,
-         entities: tuple[str, ...] = ENTITIES) -> Summary:
+def push(target: Target, ledger: Ledger, data: ExportData, *, mode: str = "merge", dry_run: bool = False) -> Summary:
     """Send (or, dry run, only plan) companies then contacts; the summary says what happened."""
     summary = Summary(dry_run=dry_run)
-    with _progress_bar() as bar:
+    with console.progress_bar(bytes_mode=False) as bar:
         for entity in ENTITIES:
-            if entity not in entities:
-                continue
             records = target.records(entity, data, ledger.remote_ids("company"))
             plan = plan_entity(records, ledger, entity)
             if dry_run:
@@ -191,27 +185,3 @@ def push(target: Target, ledger: Ledger, data: ExportData, *, mode: str = "merge
     if transport is not None:
         summary.requests, summary.retries = transport.requests, transport.retries
     return summary
-
-
-class RateColumn(ProgressColumn):
-    def render(self, task) -> Text:
-        return Text(f"{task.speed:,.0f}/s" if task.speed else "", style="progress.data.speed")
-
-
-class _Quiet:
-    def add_task(self, *a, **k) -> int:
-        return 0
-
-    def advance(self, *a, **k) -> None:
-        pass
-
-
-def _progress_bar():
-    import contextlib
-    import sys
-
-    if console.is_quiet() or not console.err.is_terminal or not sys.stderr.isatty():
-        return contextlib.nullcontext(_Quiet())
-    return Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                    TextColumn("{task.completed:,}/{task.total:,}"), RateColumn(), TimeRemainingColumn(),
-                    console=console.err, transient=True)
