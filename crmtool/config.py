@@ -80,13 +80,10 @@ class ExportConfig:
     def options(self) -> "ExportOptions":
         """ExportOptions for the writers, with the users file read."""
         from crmtool.export.targets import ExportOptions
+        from crmtool.export.users import load_users
 
-        users = {}
-        if self.users is not None:
-            from crmtool.export.users import load_users
-
-            users = load_users(self.users)
-        return ExportOptions(encoding=self.encoding, separator=self.separator, format=self.format, users=users)
+        return ExportOptions(encoding=self.encoding, separator=self.separator, format=self.format,
+                             users=load_users(self.users))
 
 
 @dataclass

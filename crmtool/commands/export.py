@@ -44,13 +44,10 @@ def export(
     unknown = [t for t in wanted if t not in known]
     if unknown:
         raise CrmError(f"unknown export target(s) {', '.join(unknown)}; targets: {', '.join(known)}")
-    user_ids = {}
-    if users is not None:
-        from crmtool.export.users import load_users
+    from crmtool.export.users import load_users
 
-        user_ids = load_users(users)
     options = ExportOptions(encoding=encoding, separator="\t" if separator in ("\\t", "tab") else separator,
-                            format=fmt.lower(), users=user_ids)
+                            format=fmt.lower(), users=load_users(users))
     args = {"targets": wanted, "out": str(out), "format": options.format, "encoding": encoding,
             "roles": str(roles) if roles else None}
     with Workspace.open(db, create=False) as ws, journaled(ws, "export", args) as counts:

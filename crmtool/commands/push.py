@@ -50,14 +50,15 @@ def push(
     listed with the reason (exit 1). Auth errors stop at once (exit 2).
     """
     from crmtool.lock import locked_workspace
+    from crmtool.export.users import load_users
     from crmtool.push.secrets import read_secret
-    from crmtool.push.session import PushRequest, load_users_file, push_workspace, report as as_report
+    from crmtool.push.session import PushRequest, push_workspace, report as as_report
 
     console.set_quiet(quiet or as_json)
     request = PushRequest(target=target.lower(), secret="", portal=portal, mode=mode.lower(), rate=rate,
                           burst=burst, dry_run=dry_run)
     request.check()
-    request.users = load_users_file(users)
+    request.users = load_users(users)
     if not Path(db).exists():
         raise CrmError(f"{db}: no workspace here; run `crmtool run` first or pass --db")
     # a dry run reads the secret too: it names the portal whose ledger the plan is made against

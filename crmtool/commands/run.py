@@ -110,12 +110,13 @@ def write_config_exports(ws, cfg: RunConfig, out_dir: Path) -> list[Path]:
 
 def push_configured(ws, cfg: RunConfig, db_path: Path) -> dict:
     """Push as [push] says; the secret comes from the environment variable it names."""
+    from crmtool.export.users import load_users
     from crmtool.push.secrets import read_secret
-    from crmtool.push.session import PushRequest, load_users_file, push_workspace, report
+    from crmtool.push.session import PushRequest, push_workspace, report
 
     p = cfg.push
     secret = read_secret(p.target, env=p.secret_env or None, file=None, workspace=db_path)
-    request = PushRequest(target=p.target, secret=secret, portal=p.portal, users=load_users_file(p.users),
+    request = PushRequest(target=p.target, secret=secret, portal=p.portal, users=load_users(p.users),
                           mode=p.mode, rate=p.rate, burst=p.burst)
     identity, summary = push_workspace(ws, request)
     return report(identity, p.target, summary)

@@ -28,8 +28,11 @@ ID_HEADERS = ("id", "user_id", "userid", "crm_id", "crm_user_id", "bitrix_id", "
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
-def load_users(path: Path) -> dict[str, str]:
-    """owner → id from a CSV (utf-8 or windows-1251; `;` `,` or tab); errors name the file and line."""
+def load_users(path: Path | None) -> dict[str, str]:
+    """owner → id from a CSV (utf-8 or windows-1251; `;` `,` or tab); errors name the file and line.
+    No file given: an empty map (owners are written as the sources name them)."""
+    if path is None:
+        return {}
     path = Path(path)
     text = _read_text(path)
     rows = list(csv.reader(io.StringIO(text), delimiter=_delimiter(text)))

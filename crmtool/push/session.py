@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from crmtool.errors import CrmError
 from crmtool.export.data import load_export_data
 from crmtool.push.ledger import Ledger
 from crmtool.push.runner import MODES, Summary, push
-from crmtool.push.targets import TARGETS, Limits, open_target
+from crmtool.push.targets import Limits, check_target, open_target
 from crmtool.workspace import Workspace
 
 
@@ -25,8 +24,7 @@ class PushRequest:
     dry_run: bool = False
 
     def check(self) -> None:
-        if self.target not in TARGETS:
-            raise CrmError(f"unknown push target {self.target!r}; targets: {', '.join(TARGETS)}")
+        check_target(self.target)
         if self.mode not in MODES:
             raise CrmError(f"push mode {self.mode!r}: use one of {', '.join(MODES)}")
 
@@ -46,11 +44,3 @@ def push_workspace(ws: Workspace, request: PushRequest) -> tuple[str, Summary]:
 
 def report(identity: str, target: str, summary: Summary) -> dict:
     return {"target": target, "portal": identity, **summary.as_dict()}
-
-
-def load_users_file(path: Path | None) -> dict[str, str]:
-    if path is None:
-        return {}
-    from crmtool.export.users import load_users
-
-    return load_users(path)

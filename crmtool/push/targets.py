@@ -22,11 +22,15 @@ class Limits:
     retry: RetryPolicy | None = None
 
 
+def check_target(name: str) -> None:
+    if name not in TARGETS:
+        raise CrmError(f"unknown push target {name!r}; targets: {', '.join(TARGETS)}")
+
+
 def open_target(name: str, secret: str, *, portal: str | None = None, users: dict[str, str] | None = None,
                 limits: Limits | None = None):
     limits = limits or Limits()
-    if name not in TARGETS:
-        raise CrmError(f"unknown push target {name!r}; targets: {', '.join(TARGETS)}")
+    check_target(name)
     rate = limits.rate or DEFAULT_RATE[name]
     burst = limits.burst or DEFAULT_BURST[name]
     if rate <= 0 or burst <= 0:
