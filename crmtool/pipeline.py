@@ -115,7 +115,6 @@ class RunSummary:
 
 RUN_SIGNATURE_KEY = "run_signature"
 RUN_STAGES_KEY = "run_stages"
-THRESHOLDS_KEY = "run_thresholds"
 
 
 def run_signature(ws: Workspace, default_region: str, upper: float, lower: float,
@@ -168,11 +167,8 @@ def run_pipeline(
         outputs = clock("export", lambda: write_outputs(ws, out_dir, changes))
         return RunSummary(loaded, json.loads(stored), outputs, out_dir, changes, True, clock.seconds)
     before = golden_delta.snapshot(ws)
-    # thresholds that changed since the last match re-decide every pair: a full match
-    same_thresholds = ws.scalar("SELECT value FROM meta WHERE key = ?", [THRESHOLDS_KEY]) == f"{upper}|{lower}"
     normalized = clock("normalize", lambda: normalize_stage(ws, default_region, incremental=not full))
-    matched = clock("match", lambda: match_stage(ws, upper, lower, incremental=not full and same_thresholds))
-    ws.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [THRESHOLDS_KEY, f"{upper}|{lower}"])
+    matched = clock("match", lambda: match_stage(ws, upper, lower, incremental=not full))
     merged = clock("merge", lambda: merge_stage(ws, rules))
     changes = golden_delta.compare(ws, before)
     outputs = clock("export", lambda: write_outputs(ws, out_dir, changes))

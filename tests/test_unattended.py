@@ -179,3 +179,14 @@ def test_an_invalid_config_names_the_key_and_exits_2(tmp_path, cli):
     (tmp_path / "crmtool.toml").write_text('[match]\nupper = "high"\n', encoding="utf-8")
     result = cli("run", "--config", tmp_path / "crmtool.toml")
     assert result.code == 2 and "[match] upper" in result.err
+
+
+def test_pairs_decided_with_other_thresholds_are_matched_again_in_full(tmp_path, dumps, cli):
+    db, out = tmp_path / "ws.duckdb", tmp_path / "out"
+    assert cli("run", dumps, "--db", db, "--out", out, "--quiet", "--no-report").code == 0
+    assert cli("match", "--db", db, "--upper", "0.99", "--quiet").code == 0
+    (dumps / "extra.csv").write_text("ФИО;Телефон\nНовиков Павел;+7 900 100-20-30\n", encoding="utf-8")
+    result = cli("run", dumps, "--db", db, "--out", out, "--json", "--no-report")
+    assert result.code == 0 and "incremental_new_records" not in result.json()
+    (dumps / "more.csv").write_text("ФИО;Телефон\nЗуев Олег;+7 900 100-20-31\n", encoding="utf-8")
+    assert cli("run", dumps, "--db", db, "--out", out, "--json", "--no-report").json()["incremental_new_records"] == 1

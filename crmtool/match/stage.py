@@ -26,6 +26,7 @@ from crmtool.workspace import Workspace
 UPPER, LOWER = 0.95, 0.5
 COMPARE_SLICE = 500_000
 MODEL_KEY = "match_model"
+THRESHOLDS_KEY = "match_thresholds"  # the upper / lower the stored pairs were decided with
 
 Stage = Callable[[str], None]
 
@@ -106,13 +107,16 @@ def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, s
     model = fs.fit(levels, fs.estimate_u(records, weak_phones))
     scored = fs.score(levels, model, fs.surname_frequencies(levels, records))
     decided = apply_verdicts(decide(scored, upper, lower), verdicts(ws))
-    return _cluster_and_store(ws, contact_ids, decided, records, model, blocks, stage, keep_model=False)
+    return _cluster_and_store(ws, contact_ids, decided, records, model, blocks, stage, keep_model=False,
+                              thresholds=(upper, lower))
 
 
 def _cluster_and_store(ws: Workspace, contact_ids: pl.Series, decided: pl.DataFrame, records: pl.DataFrame,
-                       model: fs.Model, blocks, stage: Stage, *, keep_model: bool, **extra) -> MatchSummary:
-    """Cluster the decided pairs (verdicts obeyed), store pairs, clusters and (unless kept) the
-    model, then cluster the companies: the end of a full and of an incremental match alike."""
+                       model: fs.Model, blocks, stage: Stage, *, keep_model: bool, thresholds: tuple[float, float],
+                       **extra) -> MatchSummary:
+    """Cluster the decided pairs (verdicts obeyed), store pairs, clusters, the thresholds that
+    decided them and (unless kept) the model, then cluster the companies: the end of a full and
+    of an incremental match alike."""
     con = ws.con
     stage("clustering")
     attributes = records.select("record_id", "gender", "middle_key")
@@ -126,6 +130,7 @@ def _cluster_and_store(ws: Workspace, contact_ids: pl.Series, decided: pl.DataFr
             with ws.registered("_pairs", decided.with_columns(entity=pl.lit("contact"))):
                 con.execute("INSERT INTO pairs BY NAME SELECT * FROM _pairs")
         write_clusters(ws, labels, "contact", "CT", "match")
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [THRESHOLDS_KEY, json.dumps(list(thresholds))])
         if not keep_model:
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [MODEL_KEY, json.dumps(model.as_dict())])
     stage("companies")
@@ -149,10 +154,12 @@ def match_new_records(ws: Workspace, upper: float = UPPER, lower: float = LOWER,
     score those pairs with the weights learned before, and cluster again with the stored pairs
     and the verdicts. None — a full match is due — when there are no stored weights, when a
     matched record is gone, or when the new records are more than INCREMENTAL_SHARE of the base
-    (the weights should be learned from them too)."""
+    (the weights should be learned from them too), or when the stored pairs were decided with
+    other thresholds."""
     con = ws.con
     stored_model = ws.scalar("SELECT value FROM meta WHERE key = ?", [MODEL_KEY])
-    if not stored_model:
+    stored_thresholds = ws.scalar("SELECT value FROM meta WHERE key = ?", [THRESHOLDS_KEY])
+    if not stored_model or stored_thresholds is None or json.loads(stored_thresholds) != [upper, lower]:
         return None
     contact_ids = con.sql(f"SELECT record_id FROM normalized WHERE entity_hint IN {CONTACT_HINTS}").pl()["record_id"]
     matched = con.sql("SELECT record_id FROM clusters WHERE entity = 'contact'").pl()["record_id"]
@@ -177,7 +184,7 @@ def match_new_records(ws: Workspace, upper: float = UPPER, lower: float = LOWER,
                                  .then(pl.lit("review")).otherwise(pl.col("decision")))
     decided = apply_verdicts(pl.concat([stored, decide(scored, upper, lower)], how="diagonal_relaxed"), verdicts(ws))
     return _cluster_and_store(ws, contact_ids, decided, records, model, blocks, stage, keep_model=True,
-                              new_records=new_ids.len(), new_pairs=pairs.height)
+                              thresholds=(upper, lower), new_records=new_ids.len(), new_pairs=pairs.height)
 
 
 def recluster_contacts(ws: Workspace) -> int:
