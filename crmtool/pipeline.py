@@ -17,6 +17,7 @@ import polars as pl
 
 from crmtool import console
 from crmtool.export.csv_files import write_outputs
+from crmtool.export.data import ExportData, load_export_data
 from crmtool.match.stage import LOWER, UPPER, MatchSummary, match_workspace
 from crmtool.merge.stage import merge_stage
 from crmtool.merge.survivorship import Survivorship
@@ -109,6 +110,7 @@ class RunSummary:
     outputs: dict[str, int]
     out_dir: Path
     delta: pl.DataFrame            # what changed in the golden records (merge.delta)
+    data: ExportData               # the golden records as written, for the run's other targets and push
     up_to_date: bool = False       # nothing new since the last run: stages skipped
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
 
@@ -164,18 +166,24 @@ def run_pipeline(
     stored = ws.scalar("SELECT value FROM meta WHERE key = ?", [RUN_STAGES_KEY])
     if not full and last == signature and stored and ws.scalar("SELECT count(*) FROM clusters"):
         changes = pl.DataFrame(schema=golden_delta.SCHEMA)
-        outputs = clock("export", lambda: write_outputs(ws, out_dir, changes))
-        return RunSummary(loaded, json.loads(stored), outputs, out_dir, changes, True, clock.seconds)
+        data, outputs = clock("export", lambda: _write_files(ws, out_dir, changes))
+        return RunSummary(loaded, json.loads(stored), outputs, out_dir, changes, data, True, clock.seconds)
     before = golden_delta.snapshot(ws)
     normalized = clock("normalize", lambda: normalize_stage(ws, default_region, incremental=not full))
     matched = clock("match", lambda: match_stage(ws, upper, lower, incremental=not full))
     merged = clock("merge", lambda: merge_stage(ws, rules))
     changes = golden_delta.compare(ws, before)
-    outputs = clock("export", lambda: write_outputs(ws, out_dir, changes))
+    data, outputs = clock("export", lambda: _write_files(ws, out_dir, changes))
     stages = {"normalize": normalized.counts(), "match": matched.counts(), "merge": merged.counts()}
     ws.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?), (?, ?)",
                    [RUN_SIGNATURE_KEY, signature, RUN_STAGES_KEY, json.dumps(stages)])
-    return RunSummary(loaded, stages, outputs, out_dir, changes, False, clock.seconds)
+    return RunSummary(loaded, stages, outputs, out_dir, changes, data, False, clock.seconds)
+
+
+def _write_files(ws: Workspace, out_dir: Path, changes: pl.DataFrame) -> tuple[ExportData, dict[str, int]]:
+    """The golden records read once, and the files every run writes from them."""
+    data = load_export_data(ws)
+    return data, write_outputs(data, out_dir, changes)
 
 
 class _Clock:

@@ -75,13 +75,13 @@ def run(
             default_region=default_region, rules=cfg.survivorship, upper=cfg.match.upper, lower=cfg.match.lower,
             full=full,
         )
-        written = write_config_exports(ws, cfg, out_dir)
+        written = write_config_exports(summary.data, cfg, out_dir)
         if not no_report:
             from crmtool.report import write_report
 
             written.append(write_report(ws, out_dir / REPORT_NAME))
         if cfg.push is not None:
-            pushed = push_configured(ws, cfg, db_path)
+            pushed = push_configured(ws, cfg, db_path, summary.data)
         counts.update(summary.load.counts(), **_flat(summary.stages), outputs=summary.outputs,
                       up_to_date=summary.up_to_date, **_delta_counts(summary.delta))
         if pushed:
@@ -98,17 +98,16 @@ def run(
     raise typer.Exit(EXIT_FINDINGS if pushed and pushed["rejected"] else EXIT_OK)
 
 
-def write_config_exports(ws, cfg: RunConfig, out_dir: Path) -> list[Path]:
+def write_config_exports(data, cfg: RunConfig, out_dir: Path) -> list[Path]:
     """The [export] targets of the config, into out/ (or out/<role>/ with roles)."""
     if not cfg.export.targets:
         return []
     from crmtool.commands.export import write_targets
-    from crmtool.export.data import load_export_data
 
-    return write_targets(load_export_data(ws), cfg.export.targets, out_dir, cfg.export.options(), cfg.export.roles)
+    return write_targets(data, cfg.export.targets, out_dir, cfg.export.options(), cfg.export.roles)
 
 
-def push_configured(ws, cfg: RunConfig, db_path: Path) -> dict:
+def push_configured(ws, cfg: RunConfig, db_path: Path, data) -> dict:
     """Push as [push] says; the secret comes from the environment variable it names."""
     from crmtool.export.users import load_users
     from crmtool.push.secrets import read_secret
@@ -118,7 +117,7 @@ def push_configured(ws, cfg: RunConfig, db_path: Path) -> dict:
     secret = read_secret(p.target, env=p.secret_env or None, file=None, workspace=db_path)
     request = PushRequest(target=p.target, secret=secret, portal=p.portal, users=load_users(p.users),
                           mode=p.mode, rate=p.rate, burst=p.burst)
-    identity, summary = push_workspace(ws, request)
+    identity, summary = push_workspace(ws, request, data)
     return report(identity, p.target, summary)
 
 

@@ -10,17 +10,15 @@ from pathlib import Path
 import polars as pl
 
 from crmtool.export.bitrix24 import write_bitrix24
-from crmtool.export.data import load_export_data
+from crmtool.export.data import ExportData
 from crmtool.export.generic import write_crosswalk, write_generic
 from crmtool.export.targets import ExportOptions
-from crmtool.workspace import Workspace
 
 RUN_OPTIONS = ExportOptions(separator=",")
 
 
-def write_outputs(ws: Workspace, out_dir: Path, delta: pl.DataFrame | None = None) -> dict[str, int]:
+def write_outputs(data: ExportData, out_dir: Path, delta: pl.DataFrame | None = None) -> dict[str, int]:
     """Write the files (and delta.csv when given); returns the number of data rows in each."""
-    data = load_export_data(ws)
     counts = {}
     if delta is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
