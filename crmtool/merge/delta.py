@@ -36,7 +36,8 @@ def compare(ws: Workspace, before: Snapshot) -> pl.DataFrame:
     """One row per golden record that changed: entity, golden_id, change, other_id.
 
     change: `new` (a golden id that was not there), `changed` (its values differ),
-    `merged` (an old golden id whose records now all belong to `other_id`), `split`
+    `merged` (an old golden id that is gone, its records now in `other_id` — the one most of
+    them went to), `split`
     (records of `other_id` now form this new golden record)."""
     after = snapshot(ws)
     old_ids = before.rows.select("entity", "golden_id")
@@ -49,8 +50,7 @@ def compare(ws: Workspace, before: Snapshot) -> pl.DataFrame:
     merged = gone.join(
         moves.group_by("entity", "cluster_id").agg(pl.col("cluster_id_new").mode().first().alias("other_id")),
         left_on=["entity", "golden_id"], right_on=["entity", "cluster_id"], how="inner")
-    split_from = moves.join(old_ids, left_on=["entity", "cluster_id"], right_on=["entity", "golden_id"], how="semi") \
-        .join(gone, left_on=["entity", "cluster_id"], right_on=["entity", "golden_id"], how="anti") \
+    split_from = moves.join(gone, left_on=["entity", "cluster_id"], right_on=["entity", "golden_id"], how="anti") \
         .group_by("entity", "cluster_id_new").agg(pl.col("cluster_id").first().alias("other_id")) \
         .rename({"cluster_id_new": "golden_id"})
     new_split = new.join(split_from, on=["entity", "golden_id"], how="left")

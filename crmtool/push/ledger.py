@@ -49,7 +49,7 @@ class Ledger:
         """golden id → the portal's id, for every settled record of `entity`."""
         rows = self.ws.con.execute(
             "SELECT golden_id, remote_id FROM push_ledger WHERE target = ? AND entity = ? AND remote_id IS NOT NULL "
-            "AND state IN ('created', 'updated', 'matched', 'existing')", [self.target, entity]).fetchall()
+            "AND list_contains(?, state)", [self.target, entity, list(SETTLED)]).fetchall()
         return dict(rows)
 
     def pending(self, entity: str, records: Iterable[tuple[str, str]]) -> None:
