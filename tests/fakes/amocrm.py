@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from fakes.server import LocalServer
+from fakes.server import LocalServer, drop_connection
 
 HAL = "application/hal+json"
 PROBLEM = "application/problem+json"
@@ -862,11 +862,7 @@ def _handler_for(fake: FakeAmoCRM) -> type[BaseHTTPRequestHandler]:
             # Logged before answering: a test reads the log as soon as its call returns.
             if fault.kind == "drop":
                 fake._log(method, url.path, url.query, n, 0)
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                drop_connection(self)
                 return
             fake._log(method, url.path, url.query, n, fault.status)
             self._send(_Answer(fault.status, fault.body, fault.content_type))

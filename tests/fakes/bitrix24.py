@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
-from fakes.server import LocalServer
+from fakes.server import LocalServer, drop_connection
 
 BATCH_LIMIT = 50  # commands per batch; the rest end with ERROR_BATCH_LENGTH_EXCEEDED
 PAGE_SIZE = 50  # list page size, fixed by the portal
@@ -1151,11 +1151,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake: FakeBitrix24 = self.server.fake  # type: ignore[attr-defined]
         outcome = fake._serve(verb, self.path, self.headers.get("Content-Type", ""), body)
         if outcome is _DROP:
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            drop_connection(self)
             return
         status, payload = outcome
         data = json.dumps(php_json(payload)).encode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -55,3 +56,12 @@ class LocalServer:
         if self._server is None:
             raise RuntimeError(f"{type(self).__name__} is not started")
         return self._server.server_address[1]
+
+
+def drop_connection(handler: BaseHTTPRequestHandler) -> None:
+    """Close the request's socket without an answer, as a portal that fell over mid-request."""
+    handler.close_connection = True
+    try:
+        handler.connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
