@@ -154,8 +154,10 @@ def _print(summary, out_dir: Path, written: list[Path], pushed: dict | None) -> 
             f"merged into {g['contacts']:,} golden contacts ({g['merged_contacts']:,} from several records) and "
             f"{g['companies']:,} companies; {g['links']:,} contact–company links"
         )
-        changes = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in sorted(_delta_counts(summary.delta).items()))
-        console.info(f"since the last run: {changes.replace('delta ', '') or 'no golden record changed'}")
+        from crmtool.merge.delta import counts
+
+        changes = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in sorted(counts(summary.delta).items()))
+        console.info(f"since the last run: {changes or 'no golden record changed'}")
     c = summary.outputs
     console.info(
         f"wrote {out_dir}/: contacts.csv ({c['contacts.csv']}), companies.csv ({c['companies.csv']}), "
