@@ -8,7 +8,7 @@ them — together. So:
    different genders are rejected, different full patronymics (a typo is
    possible) go to review;
 2. connected components are taken over the remaining auto-matches
-   (vectorized, `connected_components`);
+   (`pair_components`: a sparse-graph union in scipy);
 3. a component that still holds people who cannot be the same (two genders,
    two different full patronymics among its members) is rebuilt greedily:
    its edges strongest first, a merge allowed only when the two sides'
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmtool.match.exact import connected_components
+from crmtool.match.exact import pair_components
 
 GENDER_CONFLICT = 1  # features: gender level "conflict"
 RARE_NAME = 6  # records with one surname + first name, beyond which names alone merge nothing
@@ -114,11 +114,7 @@ def cluster(
     cannot = cannot_link if cannot_link is not None else pl.DataFrame(
         schema={"record_a": pl.Int64, "record_b": pl.Int64})
     auto = decided.filter(pl.col("decision") == "auto")
-    edges = pl.concat([
-        auto.select(pl.col("record_a").alias("node"), pl.concat_str([pl.lit("e"), pl.col("record_a"), pl.lit("-"), pl.col("record_b")]).alias("key")),
-        auto.select(pl.col("record_b").alias("node"), pl.concat_str([pl.lit("e"), pl.col("record_a"), pl.lit("-"), pl.col("record_b")]).alias("key")),
-    ])
-    labels = connected_components(nodes.alias("node"), edges)
+    labels = pair_components(nodes, auto)
     # Components that mix incompatible people.
     members = labels.join(attributes.rename({"record_id": "node"}), on="node", how="left")
     bad = members.group_by("label").agg(

@@ -4,7 +4,9 @@ components over shared keys, and writing `clusters` rows with stable ids.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+from scipy.sparse import coo_matrix, csgraph
 
 from crmtool.workspace import Workspace
 
@@ -14,22 +16,38 @@ COMPANY_HINTS = ("company", "person_at_company")
 def connected_components(nodes: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
     """Label every node with the smallest node id reachable through shared keys.
 
-    `edges` has columns node, key. Min-label propagation over whole columns;
-    converges in as many rounds as the longest chain of shared keys.
+    `edges` has columns node, key: nodes sharing a key are connected. Keys become vertices of
+    their own (a node–key graph), so a key held by k nodes costs k edges, not k².
     """
-    labels = pl.DataFrame({"node": nodes}).unique().with_columns(label=pl.col("node"))
+    index = _index(nodes)
     if edges.is_empty():
-        return labels
-    while True:
-        per_key = edges.join(labels, on="node").group_by("key").agg(pl.col("label").min().alias("kl"))
-        per_node = edges.join(per_key, on="key").group_by("node").agg(pl.col("kl").min().alias("nl"))
-        updated = labels.join(per_node, on="node", how="left").with_columns(
-            label=pl.min_horizontal("label", "nl")
-        ).drop("nl")
-        changed = updated.join(labels, on="node", suffix="_old").filter(pl.col("label") != pl.col("label_old")).height
-        labels = updated
-        if not changed:
-            return labels
+        return index.select("node", label=pl.col("node"))
+    linked = edges.join(index, on="node").with_columns(
+        k=pl.col("key").rank("dense").cast(pl.Int64) - 1 + index.height)
+    return _components(index, linked["i"].to_numpy(), linked["k"].to_numpy(), index.height + linked.height)
+
+
+def pair_components(nodes: pl.Series, pairs: pl.DataFrame) -> pl.DataFrame:
+    """Label every node with the smallest node id reachable through `pairs` (record_a, record_b);
+    pairs naming a node outside `nodes` are ignored."""
+    index = _index(nodes)
+    linked = (pairs.select("record_a", "record_b")
+              .join(index.rename({"node": "record_a", "i": "ia"}), on="record_a")
+              .join(index.rename({"node": "record_b", "i": "ib"}), on="record_b"))
+    return _components(index, linked["ia"].to_numpy(), linked["ib"].to_numpy(), index.height)
+
+
+def _index(nodes: pl.Series) -> pl.DataFrame:
+    return pl.DataFrame({"node": nodes}).unique().with_row_index("i").with_columns(pl.col("i").cast(pl.Int64))
+
+
+def _components(index: pl.DataFrame, a: np.ndarray, b: np.ndarray, vertices: int) -> pl.DataFrame:
+    """Components of the undirected graph over vertices 0..vertices-1 with edges a–b (scipy's
+    union of a sparse graph: linear, in C), reported for the first index.height vertices."""
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(vertices, vertices)).tocsr()
+    _, component = csgraph.connected_components(graph, directed=True, connection="weak")
+    return index.with_columns(component=pl.Series(component[: index.height])).select(
+        "node", label=pl.col("node").min().over("component"))
 
 
 def write_clusters(ws: Workspace, labels: pl.DataFrame, entity: str, prefix: str, rule: str) -> None:
