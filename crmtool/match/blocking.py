@@ -3,7 +3,7 @@
 Comparing every record with every other is n²; two records are compared only
 when they share a blocking key under some rule. Each rule is a SQL query that
 gives (record_id, key) for contacts from the `normalized` table; pairs are
-then formed inside each block with polars joins:
+then formed inside each block by joining the key table with itself in DuckDB:
 
 - `phone`: the same E.164 number;
 - `email`: the same e-mail match key;
@@ -93,74 +93,85 @@ def block_contacts(ws: Workspace, max_block: int = MAX_BLOCK, max_names: int = M
                    touching: pl.Series | None = None) -> Blocks:
     """Candidate contact pairs from every rule, with the rules that found each pair.
 
+    The keys of every rule, their sizes and the pairs inside each block are worked out in
+    DuckDB (one temporary key table, joined with itself); only the oversized name blocks and
+    the channel keys with several surnames come to Python.
+
     `touching`: only the blocks (key values) some of these records are in — a run that
     added a file pairs its records with the base, not the base with itself again. Sizes
     still count every record with the key, so a switchboard stays a switchboard."""
     con = ws.con
-    parts, weak, sizes = [], [], {}
-    for rule, sql in RULES.items():
-        keys = con.sql(f"SELECT DISTINCT record_id, key, surname FROM ({sql}) WHERE key IS NOT NULL AND key <> ''").pl()
-        if rule == "name":
-            keys = _refine_names(con, keys, max_block)
-        if touching is not None:
-            touched = keys.filter(pl.col("record_id").is_in(touching.implode()))["key"].unique()
-            keys = keys.filter(pl.col("key").is_in(touched.implode()))
-        usable, too_big = _split_by_size(keys, rule, max_block, max_names)
-        weak.append(too_big.with_columns(rule=pl.lit(rule)))
-        pairs = _pairs(usable)
-        sizes[rule] = pairs.height
-        parts.append(pairs.with_columns(bit=pl.lit(1 << len(parts), dtype=pl.UInt32)))
-    # each rule a bit: summing bits per pair is far cheaper than collecting name lists
-    merged = pl.concat(parts).group_by("record_a", "record_b").agg(pl.col("bit").sum().alias("bits"))
     names = list(RULES)
+    keyed = " UNION ALL ".join(
+        f"SELECT {i}::UTINYINT AS rule, record_id, key, surname FROM ({sql})" for i, sql in enumerate(RULES.values()))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _block_keys AS SELECT DISTINCT * FROM ({keyed}) "
+                "WHERE key IS NOT NULL AND key <> ''")
+    try:
+        _refine_names(ws, names.index("name"), max_block)
+        if touching is not None:
+            with ws.registered("_touching", pl.DataFrame({"record_id": touching})):
+                con.execute("""DELETE FROM _block_keys WHERE (rule, key) NOT IN (
+                                   SELECT DISTINCT rule, key FROM _block_keys SEMI JOIN _touching USING (record_id))""")
+        weak_keys, oversized = _key_sizes(ws, names, max_block, max_names)
+        with ws.registered("_oversized", oversized):
+            # each rule a bit: OR-ing bits per pair is far cheaper than collecting name lists
+            merged = con.sql("""
+                WITH usable AS (SELECT rule, key, record_id FROM _block_keys ANTI JOIN _oversized USING (rule, key))
+                SELECT a.record_id AS record_a, b.record_id AS record_b, bit_or(1::UINTEGER << a.rule) AS bits
+                FROM usable a JOIN usable b ON a.rule = b.rule AND a.key = b.key AND a.record_id < b.record_id
+                GROUP BY ALL""").pl()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _block_keys")
     combos = merged.select(pl.col("bits").unique())
     combos = combos.with_columns(rules=pl.Series(
         [[names[i] for i in range(len(names)) if bits >> i & 1] for bits in combos["bits"].to_list()],
         dtype=pl.List(pl.String)))
     all_pairs = merged.join(combos, on="bits").select("record_a", "record_b", "rules").sort("record_a", "record_b")
-    weak_keys = pl.concat(weak).select("rule", "key", "records", "surnames").sort("rule", "records", descending=[False, True])
-    return Blocks(all_pairs, weak_keys, sizes)
+    sizes = merged.select([(pl.col("bits") & (1 << i) > 0).sum().alias(name) for i, name in enumerate(names)])
+    return Blocks(all_pairs, weak_keys, dict(zip(names, sizes.row(0))))
 
 
-def _split_by_size(keys: pl.DataFrame, rule: str, max_block: int, max_names: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(rows of usable keys, one row per oversized key with its size)."""
-    size = keys.group_by("key").agg(
-        pl.col("record_id").n_unique().alias("records"), pl.col("surname").drop_nulls().n_unique().alias("surnames")
-    )
-    if rule in CHANNEL_RULES:
-        size = _people_count(keys, size)
+def _key_sizes(ws: Workspace, names: list[str], max_block: int, max_names: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(weak keys: rule name, key, records, surnames; oversized keys: rule number, key).
+
+    Oversized: more than `max_block` records; such a key pairs nobody. Weak: oversized, or a
+    channel key (phone, e-mail) of more than `max_names` different people by surname: several
+    people on one number are still paired while the block is small (a typo in a surname looks
+    the same), but a shared number proves nothing. Spellings with the same phonetic skeleton or
+    a Jaro-Winkler ≥ SAME_SURNAME count as one surname: Python runs only for the channel keys
+    with several spellings (switchboards, families, typos), few and small."""
+    channels = [names.index(rule) for rule in CHANNEL_RULES]
+    sizes = ws.con.sql(f"""
+        SELECT rule, key, count(DISTINCT record_id)::UINTEGER AS records, count(DISTINCT surname)::UINTEGER AS surnames
+        FROM _block_keys GROUP BY ALL
+        HAVING count(DISTINCT record_id) > {max_block}
+            OR (rule IN ({", ".join(map(str, channels))}) AND count(DISTINCT surname) > 1)""").pl()
+    several = sizes.filter(pl.col("rule").is_in(channels) & (pl.col("surnames") > 1))
+    if several.height:
+        with ws.registered("_several", several.select("rule", "key")):
+            lists = ws.con.sql("""SELECT rule, key, list(DISTINCT surname) AS spellings FROM _block_keys
+                                  SEMI JOIN _several USING (rule, key) WHERE surname IS NOT NULL GROUP BY ALL""").pl()
+        people = lists.select("rule", "key", people=pl.Series(
+            [_distinct_surnames(spellings) for spellings in lists["spellings"].to_list()], dtype=pl.UInt32))
+        sizes = sizes.join(people, on=["rule", "key"], how="left").with_columns(
+            surnames=pl.coalesce("people", "surnames")).drop("people")
     oversized = pl.col("records") > max_block
-    weak = oversized
-    if rule in CHANNEL_RULES:
-        # Several people on one number: still paired while the block is small (a typo in
-        # a surname looks the same), but listed as weak so a shared number proves nothing.
-        weak = oversized | (pl.col("surnames") > max_names)
-    too_big = size.filter(weak)
-    usable = keys.join(size.filter(oversized).select("key"), on="key", how="anti")
-    return usable, too_big
+    weak = sizes.filter(oversized | (pl.col("rule").is_in(channels) & (pl.col("surnames") > max_names)))
+    weak_keys = weak.select(
+        rule=pl.col("rule").replace_strict(list(range(len(names))), names, return_dtype=pl.String),
+        key="key", records="records", surnames="surnames",
+    ).sort("rule", "records", descending=[False, True])
+    return weak_keys, sizes.filter(oversized).select("rule", "key")
 
 
 SAME_SURNAME = 0.85  # Jaro-Winkler at or above which two surnames on one number are one person's (a typo)
 
 
-def _people_count(keys: pl.DataFrame, size: pl.DataFrame) -> pl.DataFrame:
-    """For keys with several surname spellings, how many different surnames there really are:
-    spellings with the same phonetic skeleton or a Jaro-Winkler ≥ SAME_SURNAME are one.
-    Python runs only for those keys (switchboards, families, typos): few and small."""
-    several = size.filter(pl.col("surnames") > 1).select("key")
-    if several.is_empty():
-        return size
-    lists = keys.join(several, on="key").group_by("key").agg(pl.col("surname").drop_nulls().unique())
-    counted = {key: _distinct_surnames(names) for key, names in lists.iter_rows()}
-    fixed = pl.DataFrame({"key": list(counted), "people": list(counted.values())}, schema={"key": pl.String, "people": pl.UInt32})
-    return size.join(fixed, on="key", how="left").with_columns(
-        surnames=pl.coalesce(pl.col("people"), pl.col("surnames")).cast(pl.UInt32)
-    ).drop("people")
-
-
 def _distinct_surnames(spellings: list[str]) -> int:
+    """How many people the spellings are: each joins the first group it is one surname with
+    (in sorted order, so that the count does not depend on the order they came in)."""
     groups: list[tuple[str, str]] = []  # (surname, skeleton) of each group's first member
-    for spelling in spellings:
+    for spelling in sorted(spellings):
         surname, _, skeleton = spelling.partition("|")
         if not any(
             (skeleton and skeleton == g_skel) or JaroWinkler.normalized_similarity(surname, g_name) >= SAME_SURNAME
@@ -170,34 +181,27 @@ def _distinct_surnames(spellings: list[str]) -> int:
     return len(groups)
 
 
-def _refine_names(con, keys: pl.DataFrame, max_block: int) -> pl.DataFrame:
-    """Split oversized name blocks by middle initial, then by city, before giving up on them."""
-    big = keys.group_by("key").agg(pl.len().alias("n")).filter(pl.col("n") > max_block).select("key")
-    if big.is_empty():
-        return keys
-    extra = con.sql(
-        "SELECT n.record_id, coalesce(n.middle_initial, upper(left(n.middle_name, 1))) AS mi, r.city"
-        " FROM normalized n JOIN records r USING (record_id)"
-    ).pl().with_columns(city=city_key(pl.col("city")))
-    inside = keys.join(big, on="key").join(extra, on="record_id", how="left")
+def _refine_names(ws: Workspace, rule: int, max_block: int) -> None:
+    """Split oversized name blocks of `_block_keys` by middle initial, then by city, before
+    giving up on them (the records of such blocks are re-keyed in polars)."""
+    con = ws.con
+    inside = con.sql(f"""
+        WITH big AS (SELECT key FROM _block_keys WHERE rule = {rule} GROUP BY key HAVING count(*) > {max_block})
+        SELECT k.record_id, k.key, k.surname, coalesce(n.middle_initial, upper(left(n.middle_name, 1))) AS mi, r.city
+        FROM _block_keys k SEMI JOIN big USING (key) JOIN normalized n USING (record_id) JOIN records r USING (record_id)
+        WHERE k.rule = {rule}""").pl()
+    if inside.is_empty():
+        return
     by_middle = inside.with_columns(
-        key=pl.concat_str([pl.col("key"), pl.lit("|"), pl.col("mi").fill_null("?")])
+        city=city_key(pl.col("city")),
+        key=pl.concat_str([pl.col("key"), pl.lit("|"), pl.col("mi").fill_null("?")]),
     )
     still = by_middle.group_by("key").agg(pl.len().alias("n")).filter(pl.col("n") > max_block).select("key")
     by_city = by_middle.join(still, on="key").with_columns(
         key=pl.concat_str([pl.col("key"), pl.lit("|"), pl.col("city").fill_null("?")])
     )
-    refined = pl.concat([by_middle.join(still, on="key", how="anti"), by_city]).select("record_id", "key", "surname")
-    return pl.concat([keys.join(big, on="key", how="anti"), refined])
-
-
-def _pairs(keys: pl.DataFrame) -> pl.DataFrame:
-    """All pairs within each block (blocks are small by now), as record_a < record_b."""
-    left = keys.select("key", pl.col("record_id").alias("record_a"))
-    right = keys.select("key", pl.col("record_id").alias("record_b"))
-    return (
-        left.join(right, on="key")
-        .filter(pl.col("record_a") < pl.col("record_b"))
-        .select("record_a", "record_b")
-        .unique()
-    )
+    refined = pl.concat([by_middle.join(still, on="key", how="anti"), by_city]).select(
+        pl.lit(rule, dtype=pl.UInt8).alias("rule"), "record_id", "key", "surname")
+    with ws.registered("_big", inside.select(pl.col("key").unique())), ws.registered("_refined", refined):
+        con.execute(f"DELETE FROM _block_keys WHERE rule = {rule} AND key IN (SELECT key FROM _big)")
+        con.execute("INSERT INTO _block_keys SELECT DISTINCT * FROM _refined")
