@@ -9,8 +9,8 @@ log2(prior odds) + Σ log2(m/u) over its comparable levels; its probability is
 "Иванов" says less than sharing "Дроздецкий", so its u is that surname's
 share of all records instead of the average.
 
-Everything is array arithmetic over the pair table (numpy), a few passes per
-EM iteration.
+Everything is array arithmetic (numpy); EM runs over the distinct level patterns
+weighted by their counts, not over every pair.
 """
 
 from __future__ import annotations
@@ -137,10 +137,9 @@ def fit(levels: pl.DataFrame, u: dict[str, np.ndarray], prior: float = 0.1, iter
         session = _em(sample.with_columns(pl.lit(NULL, dtype=pl.Int8).alias(c) for c in blocked_on), model, prior, iterations)
         for c in learned:
             model.m[c] = session.m[c]
-    prior_sample = _at_most(levels, FIT_SAMPLE)
-    arrays = {c: prior_sample[c].to_numpy().astype(np.int64) for c in COMPARISONS}
+    arrays, counts = _patterns(_at_most(levels, FIT_SAMPLE))
     for i in range(iterations):
-        new_prior = float(np.clip(_posterior(arrays, model).mean(), EPS, 1 - EPS))
+        new_prior = float(np.clip(_weighted_mean(_posterior(arrays, model), counts), EPS, 1 - EPS))
         model.history.append(new_prior)
         converged = abs(new_prior - model.prior) < 1e-5
         model.prior, model.iterations = new_prior, i + 1
@@ -157,15 +156,16 @@ def _at_most(frame: pl.DataFrame, n: int) -> pl.DataFrame:
 
 def _em(levels: pl.DataFrame, start: Model, prior: float, iterations: int) -> Model:
     """EM for m and the prior over one sample of pairs, u fixed."""
-    arrays = {c: levels[c].to_numpy().astype(np.int64) for c in COMPARISONS}
+    arrays, counts = _patterns(levels)
     model = Model(m={c: v.copy() for c, v in start.m.items()}, u=start.u, prior=prior)
     for i in range(iterations):
         p = _posterior(arrays, model)
-        new_prior = float(np.clip(p.mean(), EPS, 1 - EPS))
+        new_prior = float(np.clip(_weighted_mean(p, counts), EPS, 1 - EPS))
+        expected = p * counts  # expected true matches among the pairs of each pattern
         for c in COMPARISONS:
             lv = arrays[c]
             known = lv != NULL
-            weights = np.bincount(lv[known], weights=p[known], minlength=len(LEVELS[c]))[: len(LEVELS[c])]
+            weights = np.bincount(lv[known], weights=expected[known], minlength=len(LEVELS[c]))[: len(LEVELS[c])]
             # pseudo-pairs shaped like the starting m: a level no candidate showed is rare, not
             # impossible, and a dozen candidates cannot teach that a shared phone means nothing
             model.m[c] = (weights + M_PSEUDO * _default_m(len(weights))) / (weights.sum() + M_PSEUDO)
@@ -176,6 +176,18 @@ def _em(levels: pl.DataFrame, start: Model, prior: float, iterations: int) -> Mo
         if converged:
             break
     return model
+
+
+def _patterns(levels: pl.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The distinct combinations of levels among the pairs, and how many pairs show each.
+    A pair's posterior depends on its levels alone, so EM over a few thousand patterns
+    weighted by their counts is EM over the millions of pairs, at a fraction of the cost."""
+    grouped = levels.group_by(list(COMPARISONS)).agg(pl.len().alias("n")).sort(list(COMPARISONS), nulls_last=True)
+    return {c: grouped[c].fill_null(NULL).to_numpy().astype(np.int64) for c in COMPARISONS}, grouped["n"].to_numpy().astype(np.float64)
+
+
+def _weighted_mean(values: np.ndarray, counts: np.ndarray) -> float:
+    return float((values * counts).sum() / max(counts.sum(), 1.0))
 
 
 def _log_odds(arrays: dict[str, np.ndarray], model: Model, u_override: dict[str, np.ndarray] | None = None) -> np.ndarray:
