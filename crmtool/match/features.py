@@ -56,13 +56,26 @@ SELECT n.record_id, n.last_key, n.first_key, n.first_keys, n.middle_key,
 FROM normalized n JOIN records r USING (record_id)
 """
 
+# List columns that comparisons only intersect: held as 64-bit hashes of their values, which
+# pairs gather and intersect several times faster than strings (a false overlap would need
+# a hash collision between the few values of two records).
+_OVERLAP_ONLY = ("first_keys", "translit_keys", "phones", "lines", "mobiles", "email_keys", "corporate_domains",
+                 "initials_latin")
+_HASH_SEED = 0
+
+
+def _hashed(values: pl.Expr) -> pl.Expr:
+    return values.hash(seed=_HASH_SEED)
+
+
 # Jaro-Winkler thresholds for the surname's fuzzy levels (on ё-folded lower-case keys).
 CLOSE, SIMILAR = 0.94, 0.88
 
 
 def record_frame(ws: Workspace) -> pl.DataFrame:
     """The normalized values comparisons need, one row per record; the Latin forms of
-    surnames (Волков and Volkov meet) and initials (В. and V.) computed once per value."""
+    surnames (Волков and Volkov meet) and initials (В. and V.) computed once per value;
+    the lists comparisons only intersect as hashes (`_OVERLAP_ONLY`)."""
     frame = ws.con.sql(_NORMALIZED).pl().with_columns(city=city_key(pl.col("city")))
     # how much of the base lives in each city: sharing Moscow says less than sharing Тула
     frame = frame.with_columns(
@@ -88,6 +101,7 @@ def record_frame(ws: Workspace) -> pl.DataFrame:
         .join(companies, on="company_key", how="left", maintain_order="left")
         .with_columns(domain=domain).join(roots, on="domain", how="left", maintain_order="left")
         .select(_COLUMNS)
+        .with_columns(pl.col(c).list.eval(_hashed(pl.element())) for c in _OVERLAP_ONLY)
     )
 
 
@@ -205,8 +219,8 @@ def _phone(weak: pl.Series) -> pl.Expr:
     a, b = pl.col("phones_a"), pl.col("phones_b")
     common = a.list.set_intersection(b)
     same_line = pl.col("lines_a").list.set_intersection(pl.col("lines_b"))
-    weak_lines = [f"{w}#" for w in weak.to_list()]
-    strong = same_line.list.eval(pl.element().is_in(weak_lines).not_()).list.any()
+    weak_lines = pl.Series([f"{w}#" for w in weak.to_list()], dtype=pl.String).hash(seed=_HASH_SEED)
+    strong = same_line.list.eval(pl.element().is_in(weak_lines.implode()).not_()).list.any()
     return (
         pl.when(~_has(a) | ~_has(b)).then(NULL)
         .when(strong.fill_null(False)).then(0)
