@@ -18,6 +18,9 @@ from crmtool.workspace import Workspace
 _CONTACTS = "SELECT * FROM contacts ORDER BY golden_id"
 _COMPANIES = "SELECT * FROM companies ORDER BY golden_id"
 _LINKS = "SELECT contact_id, company_id, via, record_ids FROM contact_company ORDER BY contact_id, company_id"
+# the merge stores these tables in the order above: read as stored, they are sorted only when
+# they turn out not to be (a workspace merged by an older crmtool)
+_ORDERED = {_CONTACTS: ("golden_id",), _COMPANIES: ("golden_id",), _LINKS: ("contact_id", "company_id")}
 # one row per source record: where it came from and the golden record it went into
 _CROSSWALK = """
 SELECT s.path AS source_file, r.source_row,
@@ -71,7 +74,9 @@ class ExportData:
             self.companies.select(pl.col("golden_id").alias("company_id"), pl.col("name").alias("company_name")),
             on="company_id", how="left", maintain_order="left",
         )
-        return named.sort("contact_id", "company_id").group_by("contact_id", maintain_order=True).agg(
+        if not in_order(named, ("contact_id", "company_id")):  # links from the workspace already are
+            named = named.sort("contact_id", "company_id")
+        return named.group_by("contact_id", maintain_order=True).agg(
             pl.col("company_id").alias("company_ids"),
             pl.col("company_name").alias("company_names"),
         )
@@ -95,8 +100,30 @@ def load_export_data(ws: Workspace) -> ExportData:
         raise CrmError("nothing to export: no golden records yet (run `crmtool merge`)")
     con = ws.con
     return ExportData(
-        contacts=con.sql(_CONTACTS).pl().filter(reachable()),
-        companies=con.sql(_COMPANIES).pl(),
-        links=con.sql(_LINKS).pl(),
+        contacts=_read_ordered(ws, _CONTACTS).filter(reachable()),
+        companies=_read_ordered(ws, _COMPANIES),
+        links=_read_ordered(ws, _LINKS),
         crosswalk=con.sql(_CROSSWALK).pl(),
     )
+
+
+def _read_ordered(ws: Workspace, query: str) -> pl.DataFrame:
+    """`query`'s rows in its ORDER BY order: the table as stored when that is already the
+    order (one pass to check), else sorted by DuckDB. The keys are unique, so either way
+    the order is the same."""
+    keys = _ORDERED[query]
+    frame = ws.con.sql(query.partition(" ORDER BY ")[0]).pl()
+    return frame if in_order(frame, keys) else ws.con.sql(query).pl()
+
+
+def in_order(frame: pl.DataFrame, keys: tuple[str, ...]) -> bool:
+    """Whether the rows are in strictly ascending order of `keys` (text compared byte by byte,
+    as DuckDB's ORDER BY compares it)."""
+    if frame.height < 2:
+        return True
+    # a row comes after the one before it: its first key is greater, or equal and the rest come after
+    later = pl.lit(False)
+    for key in reversed(keys):
+        column, before = pl.col(key), pl.col(key).shift(1)
+        later = (column > before) | ((column == before) & later)
+    return bool(frame.select(later.slice(1).fill_null(False).all()).item())

@@ -39,6 +39,7 @@ WITH company_domains AS (
     SELECT k.cluster_id, co.cluster_id, 'representative', r.record_id
     FROM records r JOIN clusters k ON k.record_id = r.record_id AND k.entity = 'contact'
     JOIN clusters co ON co.record_id = r.parent_record_id AND co.entity = 'company'
+    WHERE r.parent_record_id IS NOT NULL
     UNION ALL
     SELECT k.cluster_id, d.company_id, 'domain', k.record_id
     FROM clusters k JOIN (SELECT record_id, unnest(corporate_domains) AS domain FROM normalized) n USING (record_id)
@@ -54,6 +55,7 @@ _VIA = "list_concat(" + ", ".join(f"CASE WHEN bool_or(via = '{v}') THEN ['{v}'] 
 _LINKS += f"""
 SELECT contact_id, company_id, {_VIA} AS via, list_sort(list_distinct(list(record_id))) AS record_ids
 FROM found GROUP BY contact_id, company_id
+ORDER BY contact_id, company_id  -- the order the files list links in (export.data reads them as stored)
 """
 
 
