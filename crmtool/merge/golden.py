@@ -182,7 +182,7 @@ def build_candidates(ws: Workspace, entity: str, rules: Survivorship) -> None:
         WITH pooled AS (
             SELECT gid, fno, value, max(quality) AS quality, count(*) AS freq,
                    min(source_rank) AS best_rank, max(loaded_at) AS recent, max(completeness) AS completeness,
-                   min(anchor) AS first_anchor, list(record_id) AS record_ids
+                   min(anchor) AS first_anchor, list(record_id ORDER BY record_id) AS record_ids
             FROM ({long})
             GROUP BY gid, fno, value
         )
