@@ -22,6 +22,8 @@ from importlib import resources
 
 import polars as pl
 
+from crmtool.normalize.distinct import distinct_positions
+
 SCHEMA: dict[str, pl.DataType] = {
     "opf": pl.String,
     "opf_full": pl.String,
@@ -333,11 +335,9 @@ def normalize_companies(values: pl.Series) -> pl.DataFrame:
     """One row per input value, in order, with the columns of `SCHEMA`."""
     if values.dtype != pl.String:
         values = values.cast(pl.String)
-    frame = pl.DataFrame({"raw": values})
-    distinct = frame.unique(maintain_order=False)
-    result = _normalize_distinct(distinct)
-    out = frame.join(result, on="raw", how="left", nulls_equal=True, maintain_order="left")
-    return out.select([pl.col(c).cast(t) for c, t in SCHEMA.items()])
+    distinct, positions = distinct_positions(values)
+    result = _normalize_distinct(distinct.alias("raw").to_frame())  # one row per distinct value, in order
+    return result.select([pl.col(c).cast(t).gather(positions) for c, t in SCHEMA.items()])
 
 
 def _form_after(text: pl.Expr, rest: str) -> pl.Expr:
@@ -555,10 +555,11 @@ def _status(df: pl.DataFrame, table: FormTable) -> pl.DataFrame:
     )
     # Every fix shows in the display; the quotes are compared only where it differs from the input.
     df = df.with_columns(changed=pl.col("display") != pl.col("raw").str.strip_chars())
-    any_quote = f"[{re.escape(QUOTES)}]"
+    # The quotes of a text in order: everything else removed (one pass, no list of matches).
+    not_quote = f"[^{re.escape(QUOTES)}]+"
     df = df.with_columns(
-        quotes_in=_only(pl.col("changed"), pl.col("s")).str.extract_all(any_quote).list.join(""),
-        quotes_out=_only(pl.col("changed"), pl.col("display")).str.extract_all(any_quote).list.join(""),
+        quotes_in=_only(pl.col("changed"), pl.col("s")).str.replace_all(not_quote, ""),
+        quotes_out=_only(pl.col("changed"), pl.col("display")).str.replace_all(not_quote, ""),
     )
     quotes_in, quotes_changed = pl.col("quotes_in"), pl.col("quotes_in") != pl.col("quotes_out")
     moved = (pl.col("position") == "suffix") & ~pl.col("latin") | (pl.col("position") == "prefix") & pl.col("latin")

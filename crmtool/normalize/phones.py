@@ -155,7 +155,7 @@ _SCI_RE = re.compile(r"(?<![\d.,])[+-]?\d+(?:[.,]\d+)?\s*[eE][+-]?\d+")
 _SCI_TAIL_RE = re.compile(r"\d+\s*[eE][+-]?\d")
 _PAUSE_TAIL_RE = re.compile(rf"\d{{1,6}}(?!\d)(?![{_PUNCT}]*\d)")
 _FLOAT_RE = re.compile(r"(\+?\d{7,15})[.,]0+")
-_NON_ASCII_DIGIT = re.compile(r"(?![0-9])\d")
+_NON_ASCII_DIGIT = re.compile(r"[^\D0-9]")  # a decimal digit other than 0-9
 _NON_DIGIT = re.compile(r"\D")
 _RUN_TRAIL = " \t\u00a0-\u2010\u2011\u2012\u2013\u2014\u2015(."  # "67 (" before "Иван)"
 _LETTER_RE = re.compile(_LETTER)
@@ -271,6 +271,11 @@ def _ascii_digits(s: str) -> str:
     return _NON_ASCII_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group(), 0)), s)
 
 
+def _may_be_scientific(s: str) -> bool:
+    """Whether `_SCI_RE` can match at all (it needs an e): most cells skip the regex."""
+    return "e" in s or "E" in s
+
+
 def _segments(s: str) -> list[tuple[int, int]]:
     """Spans of `s` between number separators (, ; / \\ | new line, или, and…).
 
@@ -373,7 +378,7 @@ def _short_tail(part: _Part, prev: _Part, region: str) -> bool:
 def _parse_cell(cell: str, region: str) -> tuple[Row, ...]:
     """All numbers in one stripped, non-empty cell."""
     s = _ascii_digits(cell)
-    if _SCI_RE.fullmatch(s):
+    if _may_be_scientific(s) and _SCI_RE.fullmatch(s):
         return (Row(cell, None, None, None, "invalid", "digits_lost"),)
     float_cell = _FLOAT_RE.fullmatch(s)
     if float_cell:  # 79161234567.0: a number that went through a float
@@ -383,7 +388,7 @@ def _parse_cell(cell: str, region: str) -> tuple[Row, ...]:
         seg = s[a:b]
         if not seg.strip():
             continue
-        if _SCI_RE.search(seg):
+        if _may_be_scientific(seg) and _SCI_RE.search(seg):
             p = _Part("", False)
             p.text, p.number = cell[a:b].strip(), Number(None, None, "digits_lost", True)
             parts.append(p)
@@ -478,7 +483,7 @@ def _fast_columns(df: pl.DataFrame) -> pl.DataFrame:
             all_digits=text.str.replace_all(r"[^0-9]+", ""),
             plus=text.str.contains("+", literal=True),
         )
-        .with_columns(ext=pl.when(~found).then(text.str.extract(_FAST_EXT_RE, 2)))
+        .with_columns(ext=pl.when(~found).then(text).str.extract(_FAST_EXT_RE, 2))  # (the regex on those rows only)
         .with_columns(digits=digits, lettered=found & text.str.contains("[A-Za-zА-Яа-яЁё]"))
         .with_columns(n=pl.col("digits").str.len_bytes())
         .with_columns(national=national)

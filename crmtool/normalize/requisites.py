@@ -8,14 +8,20 @@ the leading zero a number cell drops (ИНН of regions 01–09: 9 or 11 digits
 left) when the check digits prove the repair. A number Excel turned into
 "7,71412E+09" has lost digits for good: `invalid`, `digits_lost`.
 
-All checks are integer arithmetic over whole columns; nothing runs per value in Python.
+All checks are integer arithmetic over whole columns (of the distinct values); nothing runs per
+value in Python.
 ОГРНИП's check digit is (first 14 digits mod 13) mod 10: python-stdnum 2.2
 omits the final mod 10 and rejects valid numbers whose remainder is 10–12.
 """
 
 from __future__ import annotations
 
+import functools
+from typing import Callable
+
 import polars as pl
+
+from crmtool.normalize.distinct import distinct_positions
 
 INN_WEIGHTS_10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 INN_WEIGHTS_12_FIRST = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
@@ -30,6 +36,19 @@ _CYR_TO_LAT = dict(zip("АВЕКМНОРСТУХ", "ABEKMHOPCTYX"))
 
 def _text(values: pl.Series) -> pl.Series:
     return values if values.dtype == pl.String else values.cast(pl.String)
+
+
+def _per_distinct(check: Callable[[pl.Series], pl.DataFrame]) -> Callable[[pl.Series], pl.DataFrame]:
+    """`check` run once per distinct value and spread back to every row: a requisites column
+    repeats a few thousand companies' numbers and is mostly empty, and a value's verdict
+    depends on the value alone."""
+
+    @functools.wraps(check)
+    def run(values: pl.Series) -> pl.DataFrame:
+        distinct, positions = distinct_positions(_text(values))
+        return check(distinct).select(pl.all().gather(positions))
+
+    return run
 
 
 def _prepared(values: pl.Series) -> pl.DataFrame:
@@ -106,6 +125,7 @@ def _finish(df: pl.DataFrame, value: str, extra: dict[str, pl.Expr] | None = Non
     return df.select(*columns, pl.col("status"), reason.alias("reason"))
 
 
+@_per_distinct
 def check_inn(values: pl.Series) -> pl.DataFrame:
     """Columns: inn (10 or 12 digits, null unless valid), kind (legal | individual), status, reason."""
     df = _prepared(values)
@@ -141,6 +161,7 @@ def check_inn(values: pl.Series) -> pl.DataFrame:
     return _finish(df, "inn", {"kind": kind})
 
 
+@_per_distinct
 def check_kpp(values: pl.Series) -> pl.DataFrame:
     """Columns: kpp (9 characters: 4 digits, 2 digits or Latin capitals, 3 digits; null unless valid), status, reason."""
     df = _prepared(values)
@@ -175,6 +196,7 @@ def check_kpp(values: pl.Series) -> pl.DataFrame:
     return _finish(df, "kpp")
 
 
+@_per_distinct
 def check_ogrn(values: pl.Series) -> pl.DataFrame:
     """Columns: ogrn (13 or 15 digits, null unless valid), kind (ogrn | ogrnip), status, reason.
 
