@@ -141,11 +141,17 @@ def _key_sizes(ws: Workspace, names: list[str], max_block: int, max_names: int) 
     a Jaro-Winkler ≥ SAME_SURNAME count as one surname: Python runs only for the channel keys
     with several spellings (switchboards, families, typos), few and small."""
     channels = [names.index(rule) for rule in CHANNEL_RULES]
-    sizes = ws.con.sql(f"""
-        SELECT rule, key, count(DISTINCT record_id)::UINTEGER AS records, count(DISTINCT surname)::UINTEGER AS surnames
-        FROM _block_keys GROUP BY ALL
-        HAVING count(DISTINCT record_id) > {max_block}
-            OR (rule IN ({", ".join(map(str, channels))}) AND count(DISTINCT surname) > 1)""").pl()
+    # A rule gives each record one surname, so a key's rows are its records; DISTINCT counts
+    # over every key cost seconds at 1M, so surnames are counted only for the keys that can be
+    # weak (oversized, or a channel key with two spellings at least)
+    candidates = ws.con.sql(f"""
+        SELECT rule, key, count(*)::UINTEGER AS records FROM _block_keys GROUP BY ALL
+        HAVING count(*) > {max_block}
+            OR (rule IN ({", ".join(map(str, channels))}) AND min(surname) <> max(surname))""").pl()
+    with ws.registered("_candidates", candidates):
+        sizes = ws.con.sql("""
+            SELECT c.rule, c.key, c.records, count(DISTINCT k.surname)::UINTEGER AS surnames
+            FROM _candidates c JOIN _block_keys k USING (rule, key) GROUP BY ALL""").pl()
     several = sizes.filter(pl.col("rule").is_in(channels) & (pl.col("surnames") > 1))
     if several.height:
         with ws.registered("_several", several.select("rule", "key")):
