@@ -390,12 +390,12 @@ def test_python_work_is_per_distinct_word():
 
 
 def test_hash_grouping_equals_exact_grouping():
-    from crmtool.normalize.names import _distinct, _distinct_exact
+    from crmtool.normalize.distinct import _exact, distinct_rows
 
     rows = [("a", None, "b", None), (None, "a", None, "b"), ("", None, None, None), (None, None, None, None),
             ("a", None, "b", None), ("ab", None, None, None), ("a", "b", None, None), (None, None, None, None)]
     source = pl.DataFrame(rows, schema={c: pl.String for c in COLUMNS}, orient="row")
-    fast, fast_ids = _distinct(source)
-    exact, exact_ids = _distinct_exact(source)
+    fast, fast_ids = distinct_rows(source)
+    exact, exact_ids = _exact(source)
     assert fast.rows() == exact.rows()
     assert fast_ids.to_list() == exact_ids.to_list() == [0, 1, 2, 3, 0, 4, 5, 3]

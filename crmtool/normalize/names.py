@@ -24,6 +24,7 @@ from functools import cache, lru_cache
 import polars as pl
 
 from crmtool.normalize import name_keys as nk
+from crmtool.normalize.distinct import distinct_rows
 from crmtool.sources.schema import COMPANY_NAME_RE
 
 INPUT_COLUMNS = ("full_name", "last_name", "first_name", "middle_name")
@@ -98,32 +99,9 @@ def normalize_names(frame: pl.DataFrame) -> pl.DataFrame:
     )
     if source.height == 0:
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
-    distinct, row_ids = _distinct(source)
+    distinct, row_ids = distinct_rows(source)
     core, table, translit = _normalize_distinct(distinct)
     return _assemble(core, row_ids, table, translit)
-
-
-def _distinct(source: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
-    """The distinct input rows and, for every input row, the position of its distinct row.
-
-    Rows are grouped by a 64-bit hash of the four cells. A second, independent hash checks the
-    grouping: should two different rows ever share the first hash, `_distinct_exact` is used.
-    """
-    cells = pl.struct(INPUT_COLUMNS)
-    hashes = source.select(h=cells.hash(seed=0), h2=cells.hash(seed=0x5EED))
-    if hashes["h"].n_unique() != hashes.select(pl.struct("h", "h2").n_unique()).item():
-        return _distinct_exact(source)
-    hashes = hashes.drop("h2").with_row_index("row")
-    firsts = hashes.unique("h", keep="first", maintain_order=True).with_row_index("nid")
-    ids = hashes.join(firsts.select("h", "nid"), on="h", how="left", maintain_order="left")["nid"]
-    return source[firsts["row"]], ids
-
-
-def _distinct_exact(source: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
-    """`_distinct` by a join on the cells themselves (slower)."""
-    distinct = source.unique(maintain_order=True).with_row_index("nid")
-    ids = source.join(distinct, on=list(INPUT_COLUMNS), how="left", nulls_equal=True, maintain_order="left")
-    return distinct.drop("nid"), ids["nid"]
 
 
 # ---------------------------------------------------------------- cutting into words
