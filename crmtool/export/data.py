@@ -15,12 +15,12 @@ import polars as pl
 from crmtool.errors import CrmError
 from crmtool.workspace import Workspace
 
-_CONTACTS = "SELECT * FROM contacts ORDER BY golden_id"
-_COMPANIES = "SELECT * FROM companies ORDER BY golden_id"
-_LINKS = "SELECT contact_id, company_id, via, record_ids FROM contact_company ORDER BY contact_id, company_id"
-# the merge stores these tables in the order above: read as stored, they are sorted only when
-# they turn out not to be (a workspace merged by an older crmtool)
-_ORDERED = {_CONTACTS: ("golden_id",), _COMPANIES: ("golden_id",), _LINKS: ("contact_id", "company_id")}
+# The golden tables and the order the files list them in. The merge stores them in that order:
+# read as stored, they are sorted only when they turn out not to be (a workspace merged by an
+# older crmtool).
+_CONTACTS = ("SELECT * FROM contacts", ("golden_id",))
+_COMPANIES = ("SELECT * FROM companies", ("golden_id",))
+_LINKS = ("SELECT contact_id, company_id, via, record_ids FROM contact_company", ("contact_id", "company_id"))
 # one row per source record: where it came from and the golden record it went into
 _CROSSWALK = """
 SELECT s.path AS source_file, r.source_row,
@@ -100,20 +100,18 @@ def load_export_data(ws: Workspace) -> ExportData:
         raise CrmError("nothing to export: no golden records yet (run `crmtool merge`)")
     con = ws.con
     return ExportData(
-        contacts=_read_ordered(ws, _CONTACTS).filter(reachable()),
-        companies=_read_ordered(ws, _COMPANIES),
-        links=_read_ordered(ws, _LINKS),
+        contacts=_read_ordered(ws, *_CONTACTS).filter(reachable()),
+        companies=_read_ordered(ws, *_COMPANIES),
+        links=_read_ordered(ws, *_LINKS),
         crosswalk=con.sql(_CROSSWALK).pl(),
     )
 
 
-def _read_ordered(ws: Workspace, query: str) -> pl.DataFrame:
-    """`query`'s rows in its ORDER BY order: the table as stored when that is already the
-    order (one pass to check), else sorted by DuckDB. The keys are unique, so either way
-    the order is the same."""
-    keys = _ORDERED[query]
-    frame = ws.con.sql(query.partition(" ORDER BY ")[0]).pl()
-    return frame if in_order(frame, keys) else ws.con.sql(query).pl()
+def _read_ordered(ws: Workspace, query: str, keys: tuple[str, ...]) -> pl.DataFrame:
+    """`query`'s rows in ascending order of `keys` (unique): as stored when they already are
+    (one pass to check), else sorted (byte order, as DuckDB's ORDER BY)."""
+    frame = ws.con.sql(query).pl()
+    return frame if in_order(frame, keys) else frame.sort(keys)
 
 
 def in_order(frame: pl.DataFrame, keys: tuple[str, ...]) -> bool:
