@@ -46,14 +46,30 @@ def workbook(path, rows):
     return path
 
 
+# Thresholds that leave the samples more review pairs than the defaults' one.
+WIDE = (0.999, 0.05)
+_ACROSS = """SELECT p.record_a || ':' || p.record_b FROM pairs p
+             JOIN clusters ca ON ca.record_id = p.record_a AND ca.entity = 'contact'
+             JOIN clusters cb ON cb.record_id = p.record_b AND cb.entity = 'contact'
+             WHERE p.decision = 'review' AND ca.cluster_id {op} cb.cluster_id"""
+
+
 def test_export_lists_review_pairs_side_by_side(ws, tmp_path):
+    match_workspace(ws, *WIDE)
     n = export_review(ws, tmp_path / "r.xlsx")
-    assert n == ws.scalar("SELECT count(*) FROM pairs WHERE decision = 'review'") and n > 0
     sheet = openpyxl.load_workbook(tmp_path / "r.xlsx")["review"]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == HEADER and len(rows) == n + 1
     first = dict(zip(HEADER, rows[1]))
     assert first["a_file"] and first["b_file"] and first["explanation"] and first["verdict"] is None
+    # every review pair whose records are in two contacts, none that other links already joined
+    exported = {r[0] for r in rows[1:]}
+    across = {r[0] for r in ws.con.execute(_ACROSS.format(op="<>")).fetchall()}
+    joined = {r[0] for r in ws.con.execute(_ACROSS.format(op="=")).fetchall()}
+    assert exported == across and n > 0 and joined and not exported & joined
+    # most likely first: by weight (the probabilities of most review pairs are 1.0 to four places)
+    weights = [dict(zip(HEADER, r))["weight"] for r in rows[1:]]
+    assert weights == sorted(weights, reverse=True) and len(set(weights)) > 1
 
 
 def test_verdicts_merge_and_separate(ws, tmp_path):
@@ -92,6 +108,8 @@ def test_an_unreadable_verdict_stops_the_import_with_its_row(ws, tmp_path):
 def test_review_cli_round_trip(tmp_path, cli):
     db = tmp_path / "ws.duckdb"
     assert cli("run", SAMPLES, "--db", db, "--out", tmp_path / "out", "--quiet").code == 0
+    upper, lower = WIDE
+    assert cli("match", "--db", db, "--upper", upper, "--lower", lower, "--quiet").code == 0
     out = tmp_path / "review.xlsx"
     result = cli("review", "export", "--db", db, "--out", out, "--json")
     assert result.code == 0 and result.json()["pairs"] >= 1

@@ -27,6 +27,9 @@ RARE_NAME = 6  # records with one surname + first name, beyond which names alone
 MIDDLE_CONFLICT = 2  # features: middle_name level "different"
 DIFFERENT_MOBILES = 3  # features: phone level "different_mobiles"
 SURNAME_SIMILAR = 3  # features: surname level "similar"
+SURNAME_DIFFERENT = 4  # features: surname level "different"
+FIRST_DIFFERENT = 3  # features: first_name level "different"
+SHARED_WEAK = 1  # features: phone level "shared_weak" (a switchboard, a family's line)
 PATRONYMIC_TYPO = 0.9  # Jaro-Winkler of two full patronymics at or above which one may be a typo
 SMALL_CITY = 0.05  # share of the base's records beyond which sharing the city proves nothing
 
@@ -59,14 +62,12 @@ def identified() -> pl.Expr:
     surname, first = pl.col("surname"), pl.col("first_name")
     same_company = pl.col("company").is_between(0, 1)
     mobiles_differ = pl.col("phone") == DIFFERENT_MOBILES
-    contradicted = (pl.col("company") == 2) | ((mobiles_differ | (pl.col("city") == 1)) & ~same_company)
+    contradicted = _contradicted()
     # A shared line with another first name is a relative or a colleague at the same desk.
     channel = ((pl.col("phone") == 0) | (pl.col("email") == 0)) & (first != 3)
-    at_company = same_company & (
-        (surname.is_between(0, 2) & first.is_between(0, 2))
-        | ((surname == SURNAME_SIMILAR) & first.is_between(0, 1))  # a typo: Гоношилова / Горношилова
-        | (surname.is_null() | (surname == -1)) & first.is_between(0, 1) & (pl.col("middle_name") == 0)
-    )
+    # the name at one company, or on one shared line (a switchboard, a family's phone): the
+    # line is shared by many people, but by one person of that name
+    at_company = (same_company | (pl.col("phone") == SHARED_WEAK)) & _one_name()
     # Names alone vouch for one person only while few records carry them: where a surname
     # and first name are common, two of them are as likely two people.
     rare = pl.col("name_count").fill_null(0) <= RARE_NAME
@@ -75,6 +76,57 @@ def identified() -> pl.Expr:
     small_city = (pl.col("city") == 0) & (pl.col("city_share").fill_null(1.0) <= SMALL_CITY)
     in_town = names & small_city & rare & (pl.col("email") != 1) & ~mobiles_differ
     return channel | ((at_company | full_name | in_town) & ~contradicted)
+
+
+def _contradicted() -> pl.Expr:
+    """Another company; or another personal mobile or another city, with no company shared."""
+    same_company = pl.col("company").is_between(0, 1)
+    return (pl.col("company") == 2) | (
+        ((pl.col("phone") == DIFFERENT_MOBILES) | (pl.col("city") == 1)) & ~same_company)
+
+
+def _one_name() -> pl.Expr:
+    """Names that agree well enough to be one person where something else places them
+    together: surname (or a close spelling) and first name, or first name and patronymic
+    when one side has no surname."""
+    surname, first = pl.col("surname"), pl.col("first_name")
+    return (
+        (surname.is_between(0, 2) & first.is_between(0, 2))
+        | ((surname == SURNAME_SIMILAR) & first.is_between(0, 1))  # a typo: Гоношилова / Горношилова
+        | (surname.is_null() | (surname == -1)) & first.is_between(0, 1) & (pl.col("middle_name") == 0)
+    )
+
+
+def unsupported() -> pl.Expr:
+    """Why a pair is not worth a person's time, whatever its probability: the reason, or null.
+
+    Sent to review, these pairs would bury the few that are one person (on the generated 1M
+    base: 500k of 544k review pairs, one in 25 of them one person). Without a shared line
+    or e-mail:
+    - names_differ: another surname or another first name (colleagues on one switchboard,
+      relatives), or no name on either side;
+    - contradicted: the name agrees, but each has a mobile of their own, or they live in two
+      cities with no company shared, or work at two companies (unless the full ФИО is rare:
+      people change jobs, and a person can judge that);
+    - name_only: nothing places the two together (no shared line, company or small town)
+      and the name is common, spelt only closely alike, or their e-mails differ.
+    """
+    surname, first = pl.col("surname"), pl.col("first_name")
+    channel = (pl.col("phone") == 0) | (pl.col("email") == 0)
+    same_company = pl.col("company").is_between(0, 1)
+    rare_full_name = (pl.col("middle_name") == 0) & (pl.col("name_count").fill_null(0) <= RARE_NAME)
+    small_city = (pl.col("city") == 0) & (pl.col("city_share").fill_null(1.0) <= SMALL_CITY)
+    together = (pl.col("phone") == SHARED_WEAK) | same_company | small_city
+    apart = (pl.col("phone") == DIFFERENT_MOBILES) | ((pl.col("city") == 1) & ~same_company)
+    thin = ((pl.col("name_count").fill_null(0) > RARE_NAME) | surname.is_between(2, 3)
+            | (pl.col("email") == 1))
+    return (
+        pl.when(channel).then(pl.lit(None, dtype=pl.String))
+        .when((surname == SURNAME_DIFFERENT) | (first == FIRST_DIFFERENT) | ((surname == -1) & (first == -1)))
+        .then(pl.lit("names_differ"))
+        .when(apart | ((pl.col("company") == 2) & ~rare_full_name)).then(pl.lit("contradicted"))
+        .when(~together & thin).then(pl.lit("name_only"))
+    )
 
 
 def decide(scored: pl.DataFrame, upper: float, lower: float) -> pl.DataFrame:
@@ -90,12 +142,14 @@ def decide(scored: pl.DataFrame, upper: float, lower: float) -> pl.DataFrame:
         # another father's name: two people (a patronymic that is a typo away is reviewed)
         .when(other_father()).then(pl.lit("reject"))
         .when(conflict & (p >= lower)).then(pl.lit("review"))
+        .when((p >= lower) & ~identified() & unsupported().is_not_null()).then(pl.lit("reject"))
         .when((p >= upper) & ~identified()).then(pl.lit("review"))
         .when(p >= upper).then(pl.lit("auto"))
         .when(p >= lower).then(pl.lit("review"))
         .otherwise(pl.lit("reject")),
         reason=pl.when(conflict & (pl.col("gender") == GENDER_CONFLICT)).then(pl.lit("gender_conflict"))
         .when(conflict).then(pl.lit("patronymic_conflict"))
+        .when((p >= lower) & ~identified() & unsupported().is_not_null()).then(unsupported())
         .when((p >= upper) & ~identified()).then(pl.lit("no_identifying_agreement"))
         .when(p >= upper).then(pl.lit("above_upper"))
         .when(p >= lower).then(pl.lit("uncertain"))

@@ -29,24 +29,31 @@ VERDICTS = {
 }
 SIDE_FIELDS = ("file", "row", "name", "phones", "emails", "company", "city")
 HEADER = (
-    "pair", "probability", "reason", "rules", "explanation",
+    "pair", "probability", "weight", "reason", "rules", "explanation",
     *(f"a_{f}" for f in SIDE_FIELDS), *(f"b_{f}" for f in SIDE_FIELDS), "verdict",
 )
 
-_UNDECIDED = """p.decision = 'review'
+# A review pair is asked until someone decides it, and only while its two records are in two
+# contacts: when other links already joined them there is nothing to decide (`unmerge` splits).
+UNDECIDED = """p.decision = 'review'
   AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.record_a = p.record_a AND d.record_b = p.record_b
-                  AND d.entity = 'contact')"""
-# Most likely first; `after` continues strictly past a row in this order (keyset), so a
-# long session reads the pairs page by page and verdicts given meanwhile shift nothing.
-# The page is picked from `pairs` alone, then joined to its records (millions of review
-# pairs at 1M records: joining them all first would cost seconds a page).
+                  AND d.entity = 'contact')
+  AND NOT EXISTS (SELECT 1 FROM clusters ca JOIN clusters cb ON cb.cluster_id = ca.cluster_id
+                  WHERE ca.entity = 'contact' AND cb.entity = 'contact'
+                    AND ca.record_id = p.record_a AND cb.record_id = p.record_b)"""
+# Most likely first: by match weight, not probability, which is 1.0 to four places for most
+# review pairs (on the generated 1M base the top tenth by weight is 77 % one person, the last
+# 8 %). `after` continues strictly past a row in this order (keyset), so a long session reads
+# the pairs page by page and verdicts given meanwhile shift nothing. The page is picked from
+# `pairs` alone, then joined to its records (tens of thousands of review pairs at 1M records:
+# joining them all first would cost seconds a page).
 _PAIRS = f"""
 WITH page AS (
     SELECT * FROM pairs p
-    WHERE {_UNDECIDED}
-      AND ($p IS NULL OR p.match_probability < $p
-           OR (p.match_probability = $p AND (p.record_a > $a OR (p.record_a = $a AND p.record_b > $b))))
-    ORDER BY p.match_probability DESC, p.record_a, p.record_b
+    WHERE {UNDECIDED}
+      AND ($w IS NULL OR p.match_weight < $w
+           OR (p.match_weight = $w AND (p.record_a > $a OR (p.record_a = $a AND p.record_b > $b))))
+    ORDER BY p.match_weight DESC, p.record_a, p.record_b
     LIMIT $limit
 ),
 side AS (
@@ -57,8 +64,8 @@ side AS (
     FROM records r JOIN normalized n USING (record_id) JOIN sources s ON s.source_id = r.source_id
     WHERE r.record_id IN (SELECT record_a FROM page UNION ALL SELECT record_b FROM page)
 )
-SELECT p.record_a || ':' || p.record_b AS pair, p.record_a, p.record_b, p.match_probability,
-       round(p.match_probability, 4) AS probability, p.reason,
+SELECT p.record_a || ':' || p.record_b AS pair, p.record_a, p.record_b, p.match_weight,
+       round(p.match_probability, 4) AS probability, round(p.match_weight, 2) AS weight, p.reason,
        array_to_string(p.rules, ', ') AS rules,
        p.surname, p.first_name, p.middle_name, p.gender, p.phone, p.email, p.company AS company_level, p.city AS city_level,
        a.file AS a_file, a.row AS a_row, a.name AS a_name, a.phones AS a_phones, a.emails AS a_emails,
@@ -66,7 +73,7 @@ SELECT p.record_a || ':' || p.record_b AS pair, p.record_a, p.record_b, p.match_
        b.file AS b_file, b.row AS b_row, b.name AS b_name, b.phones AS b_phones, b.emails AS b_emails,
        b.company AS b_company, b.city AS b_city
 FROM page p JOIN side a ON a.record_id = p.record_a JOIN side b ON b.record_id = p.record_b
-ORDER BY p.match_probability DESC, p.record_a, p.record_b
+ORDER BY p.match_weight DESC, p.record_a, p.record_b
 """
 _LEVEL_COLUMNS = {"surname": "surname", "first_name": "first_name", "middle_name": "middle_name",
                   "gender": "gender", "phone": "phone", "email": "email", "company": "company_level",
@@ -77,9 +84,9 @@ def review_pairs(ws: Workspace, limit: int, after: dict[str, Any] | None = None)
     """Up to `limit` undecided review pairs, most likely first (past `after`, a row
     returned before), each a dict with both sides and an `explanation`: the one
     query behind the workbook and the terminal review."""
-    params = {"limit": limit, "p": None, "a": None, "b": None}
+    params = {"limit": limit, "w": None, "a": None, "b": None}
     if after is not None:
-        params.update(p=after["match_probability"], a=after["record_a"], b=after["record_b"])
+        params.update(w=after["match_weight"], a=after["record_a"], b=after["record_b"])
     rows = ws.fetch_dicts(_PAIRS, params)
     for r in rows:
         r["explanation"] = ", ".join(
@@ -90,7 +97,7 @@ def review_pairs(ws: Workspace, limit: int, after: dict[str, Any] | None = None)
 
 def undecided_count(ws: Workspace) -> int:
     """How many review pairs still wait for a verdict."""
-    return ws.scalar(f"SELECT count(*) FROM pairs p WHERE {_UNDECIDED}")
+    return ws.scalar(f"SELECT count(*) FROM pairs p WHERE {UNDECIDED}")
 
 
 def record_verdicts(ws: Workspace, decided: Iterable[tuple[int, int, str]], source: str, entity: str = "contact") -> int:
@@ -129,7 +136,7 @@ def export_review(ws: Workspace, path: Path, limit: int = 1000) -> int:
         cell.font = Font(bold=True)
     for r in rows:
         sheet.append([
-            r["pair"], r["probability"], r["reason"], r["rules"], r["explanation"],
+            r["pair"], r["probability"], r["weight"], r["reason"], r["rules"], r["explanation"],
             *(r[f"a_{f}"] for f in SIDE_FIELDS), *(r[f"b_{f}"] for f in SIDE_FIELDS), None,
         ])
     sheet.freeze_panes = "B2"

@@ -168,7 +168,7 @@ def render(pair: dict[str, Any], number: int, total: int) -> Group:
     """Both records side by side (values that disagree in bold yellow, agreeing ones
     green), then the rules that proposed the pair and its comparison levels."""
     table = Table(
-        title=Text(f"pair {number:,} of {total:,}: probability {pair['probability']}, {pair['reason']}", style="bold"),
+        title=Text(f"pair {number:,} of {total:,}: probability {pair['probability']} (weight {pair['weight']}), {pair['reason']}", style="bold"),
         title_justify="left",
     )
     table.add_column("field", style="dim")

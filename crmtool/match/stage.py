@@ -35,7 +35,7 @@ Stage = Callable[[str], None]
 class MatchSummary:
     candidates: int
     auto: int
-    review: int
+    review: int  # review pairs across two contacts: what people will be asked
     reject: int
     contact_clusters: int
     company_clusters: int
@@ -124,6 +124,11 @@ def _cluster_and_store(ws: Workspace, contact_ids: pl.Series, decided: pl.DataFr
     labels = cluster(contact_ids, decided, attributes, different)
     stage("storing")
     by_decision = dict(decided.group_by("decision").len().iter_rows())
+    # what people will be asked: review pairs whose records other links did not join already
+    review = decided.filter(pl.col("decision") == "review").select("record_a", "record_b")
+    open_review = (review.join(labels.rename({"node": "record_a", "label": "la"}), on="record_a")
+                   .join(labels.rename({"node": "record_b", "label": "lb"}), on="record_b")
+                   .filter(pl.col("la") != pl.col("lb")).height)
     with ws.transaction():
         con.execute("DELETE FROM pairs WHERE entity = 'contact'")
         if decided.height:
@@ -138,7 +143,7 @@ def _cluster_and_store(ws: Workspace, contact_ids: pl.Series, decided: pl.DataFr
     return MatchSummary(
         candidates=decided.height,
         auto=by_decision.get("auto", 0),
-        review=by_decision.get("review", 0),
+        review=open_review,
         reject=by_decision.get("reject", 0),
         contact_clusters=labels["label"].n_unique(),
         company_clusters=company_clusters,

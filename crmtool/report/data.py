@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from crmtool.export.masking import email_mask, phone_mask, text_mask
-from crmtool.match.review import undecided_count
+from crmtool.match.review import UNDECIDED, undecided_count
 from crmtool.merge.explain import explain
 from crmtool.normalize.profile import build_profile
 from crmtool.normalize.runner import FIELDS, SIGNATURE_KEY, signature
@@ -187,9 +187,7 @@ def review_backlog(ws: Workspace) -> dict:
     bands = ws.fetch_dicts(
         f"""SELECT least(floor(p.match_probability * {PROBABILITY_BANDS}), {PROBABILITY_BANDS - 1})::INTEGER AS band,
                    count(*) AS n
-            FROM pairs p ANTI JOIN decisions d
-              ON d.record_a = p.record_a AND d.record_b = p.record_b AND d.entity = p.entity
-            WHERE p.decision = 'review' GROUP BY ALL ORDER BY band""")
+            FROM pairs p WHERE {UNDECIDED} GROUP BY ALL ORDER BY band""")
     verdicts = dict(ws.con.execute("SELECT verdict, count(*) FROM decisions GROUP BY ALL").fetchall())
     by_band = {r["band"]: r["n"] for r in bands}
     shown = range(min(by_band), max(by_band) + 1) if by_band else range(0)  # no gaps between the first and last
