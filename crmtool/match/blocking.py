@@ -17,7 +17,11 @@ then formed inside each block by joining the key table with itself in DuckDB:
 - `company`: the same surname at the same company (colleagues: few per block,
   and a common name's block split by company rather than dropped);
 - `skeleton`: the same phonetic skeleton of the surname and first initial
-  (typos: Кузнецов / Кузнецев).
+  (typos: Кузнецов / Кузнецев);
+- `mailbox`: a record with no surname whose mailbox reads as one
+  (`mailbox.py`: tikhoborev@…) with the records of that surname's skeleton;
+  with an initial (a.dolgoslavko@…, or "Антонина" at a.zolotoolkhuk@…) such a
+  record joins the `skeleton` rule instead.
 
 **Oversized keys are weak evidence, not blocks.** A switchboard number given
 by forty employees, info@ of a company, "Иванов А." in a million-row base:
@@ -40,6 +44,7 @@ import polars as pl
 from rapidfuzz.distance import JaroWinkler
 
 from crmtool.match.exact import CONTACT_HINTS
+from crmtool.match.mailbox import mailbox_names
 from crmtool.normalize.cities import city_key
 from crmtool.normalize.name_keys import latin_initials
 from crmtool.workspace import Workspace
@@ -71,13 +76,23 @@ RULES: dict[str, str] = {
     "company": f"""SELECT record_id, last_key || '|' || company_key AS key, last_key AS surname
                    FROM normalized WHERE {_CONTACTS} AND last_key IS NOT NULL AND company_key IS NOT NULL""",
     # the initial in Latin letters, so that Горнобобрская В. meets Gornobobrskaya Viktoriya
+    # (with the surnames read from the mailboxes of records that have none: A. Dolgoslavko at
+    # a.dolgoslavko@… meets Долгославко Алексей)
     "skeleton": f"""SELECT record_id, skeleton || '|' || coalesce(li.latin, initial) AS key, last_key AS surname FROM (
                         SELECT record_id, skeleton, last_key,
                                coalesce(first_initial, upper(left(first_name, 1))) AS initial
                         FROM normalized WHERE {_CONTACTS}
+                        UNION ALL SELECT record_id, skeleton, last_key, initial FROM _mailbox
                     ) LEFT JOIN (VALUES {_INITIALS}) AS li(initial, latin) USING (initial)
                     WHERE skeleton IS NOT NULL AND initial IS NOT NULL""",
+    # a surname read from a mailbox with no initial (tikhoborev@…): its skeleton alone, pairing
+    # such a record with the others of the block, never two records with their own surnames
+    "mailbox": f"""SELECT record_id, skeleton AS key, skeleton AS surname, false AS probe FROM normalized
+                   WHERE {_CONTACTS} AND skeleton IN (SELECT skeleton FROM _mailbox WHERE initial IS NULL)
+                   UNION ALL SELECT record_id, skeleton, skeleton, true FROM _mailbox WHERE initial IS NULL""",
 }
+# Rules whose keys pair only a probing record (`probe`) with another, not two others.
+PROBE_RULES = ("mailbox",)
 # Rules whose keys identify a channel, not a name: a crowd of different names on one is a switchboard.
 CHANNEL_RULES = ("phone", "email")
 
@@ -90,7 +105,7 @@ class Blocks:
 
 
 def block_contacts(ws: Workspace, max_block: int = MAX_BLOCK, max_names: int = MAX_NAMES,
-                   touching: pl.Series | None = None) -> Blocks:
+                   touching: pl.Series | None = None, mailbox: pl.DataFrame | None = None) -> Blocks:
     """Candidate contact pairs from every rule, with the rules that found each pair.
 
     The keys of every rule, their sizes and the pairs inside each block are worked out in
@@ -99,13 +114,18 @@ def block_contacts(ws: Workspace, max_block: int = MAX_BLOCK, max_names: int = M
 
     `touching`: only the blocks (key values) some of these records are in — a run that
     added a file pairs its records with the base, not the base with itself again. Sizes
-    still count every record with the key, so a switchboard stays a switchboard."""
+    still count every record with the key, so a switchboard stays a switchboard.
+
+    `mailbox`: `mailbox_names(ws)`, when the caller has it already."""
     con = ws.con
     names = list(RULES)
     keyed = " UNION ALL ".join(
-        f"SELECT {i}::UTINYINT AS rule, record_id, key, surname FROM ({sql})" for i, sql in enumerate(RULES.values()))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _block_keys AS SELECT DISTINCT * FROM ({keyed}) "
-                "WHERE key IS NOT NULL AND key <> ''")
+        f"SELECT {i}::UTINYINT AS rule, record_id, key, surname, {'probe' if name in PROBE_RULES else 'false'} AS probe "
+        f"FROM ({sql})" for i, (name, sql) in enumerate(RULES.items()))
+    with ws.registered("_mailbox", mailbox if mailbox is not None else mailbox_names(ws)):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _block_keys AS SELECT DISTINCT * FROM ({keyed}) "
+                    "WHERE key IS NOT NULL AND key <> ''")
+    probing = ", ".join(str(names.index(rule)) for rule in PROBE_RULES)
     try:
         _refine_names(ws, names.index("name"), max_block)
         if touching is not None:
@@ -115,10 +135,11 @@ def block_contacts(ws: Workspace, max_block: int = MAX_BLOCK, max_names: int = M
         weak_keys, oversized = _key_sizes(ws, names, max_block, max_names)
         with ws.registered("_oversized", oversized):
             # each rule a bit: OR-ing bits per pair is far cheaper than collecting name lists
-            merged = con.sql("""
-                WITH usable AS (SELECT rule, key, record_id FROM _block_keys ANTI JOIN _oversized USING (rule, key))
+            merged = con.sql(f"""
+                WITH usable AS (SELECT rule, key, record_id, probe FROM _block_keys ANTI JOIN _oversized USING (rule, key))
                 SELECT a.record_id AS record_a, b.record_id AS record_b, bit_or(1::UINTEGER << a.rule) AS bits
                 FROM usable a JOIN usable b ON a.rule = b.rule AND a.key = b.key AND a.record_id < b.record_id
+                WHERE a.probe OR b.probe OR a.rule NOT IN ({probing})
                 GROUP BY ALL""").pl()
     finally:
         con.execute("DROP TABLE IF EXISTS _block_keys")
@@ -207,7 +228,7 @@ def _refine_names(ws: Workspace, rule: int, max_block: int) -> None:
         key=pl.concat_str([pl.col("key"), pl.lit("|"), pl.col("city").fill_null("?")])
     )
     refined = pl.concat([by_middle.join(still, on="key", how="anti"), by_city]).select(
-        pl.lit(rule, dtype=pl.UInt8).alias("rule"), "record_id", "key", "surname")
+        pl.lit(rule, dtype=pl.UInt8).alias("rule"), "record_id", "key", "surname", probe=pl.lit(False))
     with ws.registered("_big", inside.select(pl.col("key").unique())), ws.registered("_refined", refined):
         con.execute(f"DELETE FROM _block_keys WHERE rule = {rule} AND key IN (SELECT key FROM _big)")
         con.execute("INSERT INTO _block_keys SELECT DISTINCT * FROM _refined")

@@ -15,6 +15,7 @@ import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
+from crmtool.match.mailbox import mailbox_names
 from crmtool.normalize import name_keys as nk
 from crmtool.normalize.cities import city_key
 from crmtool.workspace import Workspace
@@ -37,7 +38,7 @@ COMPARISONS = tuple(LEVELS)
 _COLUMNS = (
     "record_id", "last_key", "first_key", "first_keys", "middle_key", "first_initial", "middle_initial",
     "gender", "translit_keys", "phones", "lines", "mobiles", "email_keys", "company_key", "corporate_domains", "city",
-    "name_count", "city_share", "last_latin", "initials_latin", "company_latin", "domain_root",
+    "name_count", "city_share", "last_latin", "initials_latin", "company_latin", "domain_root", "mailbox_surname",
 )
 _NORMALIZED = """
 SELECT n.record_id, n.last_key, n.first_key, n.first_keys, n.middle_key,
@@ -70,11 +71,19 @@ def _hashed(values: pl.Expr) -> pl.Expr:
 CLOSE, SIMILAR = 0.94, 0.88
 
 
-def record_frame(ws: Workspace) -> pl.DataFrame:
-    """The normalized values comparisons need, one row per record; the Latin forms of
+def record_frame(ws: Workspace, mailbox: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The normalized values comparisons need, one row per record (a surname read from the
+    mailbox where the record has none: `mailbox.py`); the Latin forms of
     surnames (Волков and Volkov meet) and initials (В. and V.) computed once per value;
-    the lists comparisons only intersect as hashes (`_OVERLAP_ONLY`)."""
-    frame = ws.con.sql(_NORMALIZED).pl().with_columns(
+    the lists comparisons only intersect as hashes (`_OVERLAP_ONLY`). `mailbox`:
+    `mailbox_names(ws)`, when the caller has it already."""
+    # a record with no surname takes the one its mailbox reads as (a.dolgoslavko@…), for matching only
+    mailbox = (mailbox if mailbox is not None else mailbox_names(ws)).select(
+        "record_id", mail_key="last_key", mail_initial="initial")
+    frame = ws.con.sql(_NORMALIZED).pl().join(mailbox, on="record_id", how="left", maintain_order="left").with_columns(
+        mailbox_surname=pl.col("last_key").is_null() & pl.col("mail_key").is_not_null(),
+        last_key=pl.coalesce("last_key", "mail_key"), first_initial=pl.coalesce("first_initial", "mail_initial"),
+    ).drop("mail_key", "mail_initial").with_columns(
         city=city_key(pl.col("city")),
         # how many records carry this surname + first name: a crowd of namesakes or one person
         # (a window in polars: DuckDB's takes a second longer at 1M)
@@ -167,8 +176,13 @@ def _has(lst: pl.Expr) -> pl.Expr:
 def _surname() -> pl.Expr:
     a, b = pl.col("last_key_a"), pl.col("last_key_b")
     sim = pl.col("surname_sim")
+    # a surname read from a mailbox only counts when it agrees: star6737@… is a nickname, not a
+    # surname that differs from Красноволова's
+    guessed = pl.col("mailbox_surname_a") | pl.col("mailbox_surname_b")
     return (
         pl.when(a.is_null() | b.is_null()).then(NULL)
+        .when(guessed & (sim < SIMILAR) & (a != b) & (pl.col("last_latin_a") != pl.col("last_latin_b"))
+              & ~_overlap(pl.col("translit_keys_a"), pl.col("translit_keys_b"))).then(NULL)
         .when(a == b).then(0)
         .when(pl.col("last_latin_a") == pl.col("last_latin_b")).then(1)
         .when(_overlap(pl.col("translit_keys_a"), pl.col("translit_keys_b"))).then(1)

@@ -20,6 +20,7 @@ from crmtool.match.cluster import cluster, decide
 from crmtool.match.companies import cluster_companies
 from crmtool.match.exact import write_clusters
 from crmtool.match.features import compare, record_frame
+from crmtool.match.mailbox import mailbox_names
 from crmtool.match.review import DIFFERENT, SAME, verdicts
 from crmtool.workspace import Workspace
 
@@ -92,9 +93,10 @@ def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, s
             return summary
     con = ws.con
     stage("blocking")
-    blocks = block_contacts(ws)
+    mailbox = mailbox_names(ws)
+    blocks = block_contacts(ws, mailbox=mailbox)
     contact_ids = con.sql(f"SELECT record_id FROM normalized WHERE entity_hint IN {CONTACT_HINTS}").pl()["record_id"]
-    records = record_frame(ws).join(pl.DataFrame({"record_id": contact_ids}), on="record_id")
+    records = record_frame(ws, mailbox).join(pl.DataFrame({"record_id": contact_ids}), on="record_id")
     weak_phones = blocks.weak_keys.filter(pl.col("rule") == "phone")["key"]
     stage(f"comparing {blocks.pairs.height:,} pairs")
     # in slices: the joined pair table (both records' lists side by side) is the widest thing
@@ -174,10 +176,11 @@ def match_new_records(ws: Workspace, upper: float = UPPER, lower: float = LOWER,
     if new_ids.len() > INCREMENTAL_SHARE * max(contact_ids.len(), 1):
         return None
     stage(f"blocking {new_ids.len():,} new records")
-    blocks = block_contacts(ws, touching=new_ids)
+    mailbox = mailbox_names(ws)
+    blocks = block_contacts(ws, touching=new_ids, mailbox=mailbox)
     new = new_ids.implode()
     pairs = blocks.pairs.filter(pl.col("record_a").is_in(new) | pl.col("record_b").is_in(new))
-    records = record_frame(ws).join(pl.DataFrame({"record_id": contact_ids}), on="record_id")
+    records = record_frame(ws, mailbox).join(pl.DataFrame({"record_id": contact_ids}), on="record_id")
     weak_phones = blocks.weak_keys.filter(pl.col("rule") == "phone")["key"]
     stage(f"comparing {pairs.height:,} new pairs")
     levels = compare(pairs, records, weak_phones)
