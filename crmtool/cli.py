@@ -101,6 +101,7 @@ def current_memory_limit() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; exits (argv None) or returns the exit code (tests)."""
     args = sys.argv[1:] if argv is None else argv
+    console.set_quiet(False)  # each invocation starts loud (in-process callers run several)
     try:
         # only the subcommand asked for is imported; anything else gets the whole command. A caller
         # that took `app` (and perhaps added to it) gets that one.

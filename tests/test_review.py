@@ -113,5 +113,9 @@ def test_review_cli_round_trip(tmp_path, cli):
     out = tmp_path / "review.xlsx"
     result = cli("review", "export", "--db", db, "--out", out, "--json")
     assert result.code == 0 and result.json()["pairs"] >= 1
+    # a limit below the queue says how many wait in all
+    text = cli("review", "export", "--db", db, "--out", tmp_path / "top.xlsx", "--limit", 1)
+    assert text.code == 0 and f"wrote 1 pairs of {result.json()['undecided']:,} undecided" in text.err
+    assert result.json()["undecided"] == result.json()["pairs"] > 1
     assert cli("review", "import", out, "--db", db, "--json").json()["verdicts"] == 0
     assert cli("review", "import", tmp_path / "none.xlsx", "--db", db).code == 2

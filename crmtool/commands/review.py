@@ -14,7 +14,7 @@ import typer
 
 from crmtool import console
 from crmtool.errors import EXIT_INPUT
-from crmtool.match.review import export_review, import_review
+from crmtool.match.review import export_review, import_review, undecided_count
 from crmtool.match.review_session import ReviewSession
 from crmtool.options import DEFAULT_DB_PATH, Db, Json
 from crmtool.workspace import Workspace, journaled
@@ -87,12 +87,16 @@ def export(
     """Write the undecided review pairs side by side with their explanation and a verdict column."""
     with Workspace.open(db, create=False) as ws:
         n = export_review(ws, out, limit)
+        undecided = undecided_count(ws)
     if as_json:
-        console.out.print_json(json.dumps({"pairs": n, "out": str(out)}))
+        console.out.print_json(json.dumps({"pairs": n, "undecided": undecided, "out": str(out)}))
     elif n:
-        console.info(f"wrote {n:,} pairs to {out}: fill 'verdict' (same/да/1, different/нет/0), then `crmtool review import {out}`")
+        of = f" of {undecided:,} undecided (the most likely first)" if undecided > n else ""
+        console.info(f"wrote {n:,} pairs{of} to {out}: fill 'verdict' (same/да/1, different/нет/0), "
+                     f"then `crmtool review import {out}`")
     else:
-        console.info("nothing to review: run `crmtool match` first, or every review pair has a verdict")
+        console.info("nothing to review: run `crmtool match` first, or every review pair has a verdict "
+                     "or is already joined by other links")
 
 
 @app.command("import")
