@@ -157,7 +157,6 @@ def map_table(
     for cols in by_field.values():
         cols.sort(key=lambda c: c.rank)
 
-    out: dict[str, pl.Series | pl.Expr] = {}
     extra: list[tuple[str, pl.Expr]] = []
 
     def scalar(field: str) -> pl.Expr | None:
