@@ -55,7 +55,7 @@ _ACROSS = """SELECT p.record_a || ':' || p.record_b FROM pairs p
 
 
 def test_export_lists_review_pairs_side_by_side(ws, tmp_path):
-    match_workspace(ws, *WIDE)
+    counts = match_workspace(ws, *WIDE).counts()
     n = export_review(ws, tmp_path / "r.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "r.xlsx")["review"]
     rows = list(sheet.iter_rows(values_only=True))
@@ -67,6 +67,10 @@ def test_export_lists_review_pairs_side_by_side(ws, tmp_path):
     across = {r[0] for r in ws.con.execute(_ACROSS.format(op="<>")).fetchall()}
     joined = {r[0] for r in ws.con.execute(_ACROSS.format(op="=")).fetchall()}
     assert exported == across and n > 0 and joined and not exported & joined
+    # the summary says the same, and its parts add up to the candidates
+    assert (counts["review_pairs"], counts["review_pairs_joined"]) == (len(across), len(joined))
+    assert counts["auto_pairs"] + counts["review_pairs"] + counts["review_pairs_joined"] + counts["rejected_pairs"] \
+        == counts["candidate_pairs"]
     # most likely first: by weight (the probabilities of most review pairs are 1.0 to four places)
     weights = [dict(zip(HEADER, r))["weight"] for r in rows[1:]]
     assert weights == sorted(weights, reverse=True) and len(set(weights)) > 1

@@ -9,7 +9,7 @@ import typer
 
 from crmtool import console
 from crmtool.errors import CrmError
-from crmtool.match.stage import LOWER, UPPER
+from crmtool.match.stage import LOWER, UPPER, pairs_line
 from crmtool.pipeline import match_stage
 from crmtool.normalize.profile import ensure_normalized
 from crmtool.options import DEFAULT_DB_PATH, Db, Json, Quiet, Region
@@ -41,7 +41,4 @@ def match(
         console.out.print_json(json.dumps({**counts, "model": summary.model.as_dict()}, ensure_ascii=False))
         return
     c = summary.counts()
-    console.info(
-        f"{c['candidate_pairs']:,} candidate pairs: {c['auto_pairs']:,} merged, {c['review_pairs']:,} for review, "
-        f"{c['rejected_pairs']:,} rejected → {c['contact_clusters']:,} contacts, {c['company_clusters']:,} companies"
-    )
+    console.info(f"{pairs_line(c)} → {c['contact_clusters']:,} contacts, {c['company_clusters']:,} companies")

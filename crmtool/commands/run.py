@@ -136,6 +136,8 @@ def _delta_counts(delta) -> dict:
 
 
 def _print(summary, out_dir: Path, written: list[Path], pushed: dict | None) -> None:
+    from crmtool.match.stage import pairs_line
+
     report_load(summary.load, False)
     if summary.up_to_date:
         console.info("nothing new since the last run: golden records unchanged")
@@ -146,10 +148,7 @@ def _print(summary, out_dir: Path, written: list[Path], pushed: dict | None) -> 
             + ", ".join(f"{n.get('values_' + s, 0):,} {s}" for s in ("fixed", "suggested", "invalid"))
             + " values (`crmtool profile` for details)"
         )
-        console.info(
-            f"matched {m['candidate_pairs']:,} candidate pairs: {m['auto_pairs']:,} merged, "
-            f"{m['review_pairs']:,} for review, {m['rejected_pairs']:,} rejected"
-        )
+        console.info(f"matched {pairs_line(m)}")
         console.info(
             f"merged into {g['contacts']:,} golden contacts ({g['merged_contacts']:,} from several records) and "
             f"{g['companies']:,} companies; {g['links']:,} contact–company links"

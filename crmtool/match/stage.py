@@ -44,16 +44,27 @@ class MatchSummary:
     model: fs.Model
     new_records: int | None = None   # set when only new records were matched (match_new_records)
     new_pairs: int | None = None
+    review_joined: int = 0  # review pairs whose records other links joined: not asked
 
     def counts(self) -> dict[str, int]:
         counts = {
             "candidate_pairs": self.candidates, "auto_pairs": self.auto, "review_pairs": self.review,
+            "review_pairs_joined": self.review_joined,
             "rejected_pairs": self.reject, "contact_clusters": self.contact_clusters,
             "company_clusters": self.company_clusters, "weak_keys": self.weak_keys,
         }
         if self.new_records is not None:
             counts.update(incremental_new_records=self.new_records, incremental_new_pairs=self.new_pairs)
         return counts
+
+
+def pairs_line(counts: dict) -> str:
+    """The candidate pairs and what became of them, for people: the parts add up to the whole."""
+    joined = counts.get("review_pairs_joined", 0)
+    return (f"{counts['candidate_pairs']:,} candidate pairs: {counts['auto_pairs']:,} merged, "
+            f"{counts['review_pairs']:,} for review"
+            + (f" ({joined:,} more already joined by other links)" if joined else "")
+            + f", {counts['rejected_pairs']:,} rejected")
 
 
 def apply_verdicts(decided: pl.DataFrame, given: pl.DataFrame) -> pl.DataFrame:
@@ -131,6 +142,7 @@ def _cluster_and_store(ws: Workspace, contact_ids: pl.Series, decided: pl.DataFr
     open_review = (review.join(labels.rename({"node": "record_a", "label": "la"}), on="record_a")
                    .join(labels.rename({"node": "record_b", "label": "lb"}), on="record_b")
                    .filter(pl.col("la") != pl.col("lb")).height)
+    review_joined = review.height - open_review
     with ws.transaction():
         con.execute("DELETE FROM pairs WHERE entity = 'contact'")
         if decided.height:
@@ -146,6 +158,7 @@ def _cluster_and_store(ws: Workspace, contact_ids: pl.Series, decided: pl.DataFr
         candidates=decided.height,
         auto=by_decision.get("auto", 0),
         review=open_review,
+        review_joined=review_joined,
         reject=by_decision.get("reject", 0),
         contact_clusters=labels["label"].n_unique(),
         company_clusters=company_clusters,
