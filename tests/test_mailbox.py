@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crmtool.match.mailbox import read_mailbox
+from crmtool.match.review import review_pairs
 from crmtool.workspace import Workspace
 
 
@@ -79,6 +80,11 @@ def test_a_first_name_with_an_address_meets_the_full_name(ws):
     pair = _pair(ws, 3, 4)
     assert pair is not None and (pair["surname"], pair["first_name"]) == (1, 0)
     assert pair["decision"] == "review"
+    # and is told where the surname came from
+    asked = {(r["a_row"], r["b_row"]): r for r in review_pairs(ws, 100)}
+    assert "surname: translit (read from the e-mail address)" in asked[(3, 4)]["explanation"]
+    without_surname = {2, 4, 6, 9, 10}
+    assert all({r["a_row"], r["b_row"]} & without_surname for r in asked.values() if "e-mail address" in r["explanation"])
 
 
 def test_a_surname_without_initial_is_paired_through_its_skeleton(ws):

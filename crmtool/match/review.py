@@ -60,7 +60,7 @@ side AS (
     SELECT r.record_id, s.path AS file, r.source_row AS row,
            nullif(concat_ws(' ', n.last_name, n.first_name, n.middle_name), '') AS name,
            array_to_string(n.phones, '; ') AS phones, array_to_string(n.emails, '; ') AS emails,
-           n.company, r.city
+           n.company, r.city, n.last_key IS NULL AS no_surname
     FROM records r JOIN normalized n USING (record_id) JOIN sources s ON s.source_id = r.source_id
     WHERE r.record_id IN (SELECT record_a FROM page UNION ALL SELECT record_b FROM page)
 )
@@ -71,7 +71,7 @@ SELECT p.record_a || ':' || p.record_b AS pair, p.record_a, p.record_b, p.match_
        a.file AS a_file, a.row AS a_row, a.name AS a_name, a.phones AS a_phones, a.emails AS a_emails,
        a.company AS a_company, a.city AS a_city,
        b.file AS b_file, b.row AS b_row, b.name AS b_name, b.phones AS b_phones, b.emails AS b_emails,
-       b.company AS b_company, b.city AS b_city
+       b.company AS b_company, b.city AS b_city, a.no_surname OR b.no_surname AS surname_from_mailbox
 FROM page p JOIN side a ON a.record_id = p.record_a JOIN side b ON b.record_id = p.record_b
 ORDER BY p.match_weight DESC, p.record_a, p.record_b
 """
@@ -89,9 +89,10 @@ def review_pairs(ws: Workspace, limit: int, after: dict[str, Any] | None = None)
         params.update(w=after["match_weight"], a=after["record_a"], b=after["record_b"])
     rows = ws.fetch_dicts(_PAIRS, params)
     for r in rows:
-        r["explanation"] = ", ".join(
-            f"{name}: {LEVELS[name][r[col]]}" for name, col in _LEVEL_COLUMNS.items() if r[col] is not None and r[col] >= 0
-        )
+        levels = {name: LEVELS[name][r[col]] for name, col in _LEVEL_COLUMNS.items() if r[col] is not None and r[col] >= 0}
+        if "surname" in levels and r.pop("surname_from_mailbox"):  # a side with no surname: read from its address
+            levels["surname"] += " (read from the e-mail address)"
+        r["explanation"] = ", ".join(f"{name}: {level}" for name, level in levels.items())
     return rows
 
 
