@@ -102,13 +102,9 @@ def match_workspace(ws: Workspace, upper: float = UPPER, lower: float = LOWER, s
         summary = match_new_records(ws, upper, lower, stage)
         if summary is not None:
             return summary
-    con = ws.con
     stage("blocking")
-    mailbox = mailbox_names(ws)
-    blocks = block_contacts(ws, mailbox=mailbox)
-    contact_ids = con.sql(f"SELECT record_id FROM normalized WHERE entity_hint IN {CONTACT_HINTS}").pl()["record_id"]
-    records = record_frame(ws, mailbox).join(pl.DataFrame({"record_id": contact_ids}), on="record_id")
-    weak_phones = blocks.weak_keys.filter(pl.col("rule") == "phone")["key"]
+    contact_ids = _contact_ids(ws)
+    blocks, records, weak_phones = _blocks_and_records(ws, contact_ids)
     stage(f"comparing {blocks.pairs.height:,} pairs")
     # in slices: the joined pair table (both records' lists side by side) is the widest thing
     # the stage builds; the levels it leaves are a few bytes per pair
@@ -181,7 +177,7 @@ def match_new_records(ws: Workspace, upper: float = UPPER, lower: float = LOWER,
     stored_thresholds = ws.scalar("SELECT value FROM meta WHERE key = ?", [THRESHOLDS_KEY])
     if not stored_model or stored_thresholds is None or json.loads(stored_thresholds) != [upper, lower]:
         return None
-    contact_ids = con.sql(f"SELECT record_id FROM normalized WHERE entity_hint IN {CONTACT_HINTS}").pl()["record_id"]
+    contact_ids = _contact_ids(ws)
     matched = con.sql("SELECT record_id FROM clusters WHERE entity = 'contact'").pl()["record_id"]
     if matched.is_empty() or not matched.is_in(contact_ids.implode()).all():
         return None
@@ -189,36 +185,48 @@ def match_new_records(ws: Workspace, upper: float = UPPER, lower: float = LOWER,
     if new_ids.len() > INCREMENTAL_SHARE * max(contact_ids.len(), 1):
         return None
     stage(f"blocking {new_ids.len():,} new records")
-    mailbox = mailbox_names(ws)
-    blocks = block_contacts(ws, touching=new_ids, mailbox=mailbox)
+    blocks, records, weak_phones = _blocks_and_records(ws, contact_ids, touching=new_ids)
     new = new_ids.implode()
     pairs = blocks.pairs.filter(pl.col("record_a").is_in(new) | pl.col("record_b").is_in(new))
-    records = record_frame(ws, mailbox).join(pl.DataFrame({"record_id": contact_ids}), on="record_id")
-    weak_phones = blocks.weak_keys.filter(pl.col("rule") == "phone")["key"]
     stage(f"comparing {pairs.height:,} new pairs")
     levels = compare(pairs, records, weak_phones)
     model = fs.Model.from_dict(json.loads(stored_model))
     scored = fs.score(levels, model, fs.surname_frequencies(levels, records))
-    stored = con.sql("SELECT * EXCLUDE (entity) FROM pairs WHERE entity = 'contact'").pl()
-    # a verdict's mark is taken off and put back by apply_verdicts, as in recluster_contacts
-    stored = stored.with_columns(decision=pl.when(pl.col("reason").str.starts_with("human_"))
-                                 .then(pl.lit("review")).otherwise(pl.col("decision")))
-    decided = apply_verdicts(pl.concat([stored, decide(scored, upper, lower)], how="diagonal_relaxed"), verdicts(ws))
+    decided = apply_verdicts(pl.concat([_stored_pairs(ws), decide(scored, upper, lower)], how="diagonal_relaxed"),
+                             verdicts(ws))
     return _cluster_and_store(ws, contact_ids, decided, records, model, blocks, stage, keep_model=True,
                               thresholds=(upper, lower), new_records=new_ids.len(), new_pairs=pairs.height)
+
+
+def _contact_ids(ws: Workspace) -> pl.Series:
+    return ws.con.sql(f"SELECT record_id FROM normalized WHERE entity_hint IN {CONTACT_HINTS}").pl()["record_id"]
+
+
+def _blocks_and_records(ws: Workspace, contact_ids: pl.Series, touching: pl.Series | None = None):
+    """(blocks, the contacts' comparison frame, the weak phones): what scoring starts from, the
+    mailbox surnames read once for both."""
+    mailbox = mailbox_names(ws)
+    blocks = block_contacts(ws, touching=touching, mailbox=mailbox)
+    records = record_frame(ws, mailbox).join(pl.DataFrame({"record_id": contact_ids}), on="record_id")
+    return blocks, records, blocks.weak_keys.filter(pl.col("rule") == "phone")["key"]
+
+
+def _stored_pairs(ws: Workspace) -> pl.DataFrame:
+    """The stored contact pairs with people's marks taken off (a verdict's decision goes back
+    to review; apply_verdicts puts the current verdicts back on)."""
+    stored = ws.con.sql("SELECT * EXCLUDE (entity) FROM pairs WHERE entity = 'contact'").pl()
+    return stored.with_columns(decision=pl.when(pl.col("reason").str.starts_with("human_"))
+                               .then(pl.lit("review")).otherwise(pl.col("decision")))
 
 
 def recluster_contacts(ws: Workspace) -> int:
     """Clusters again from the stored pairs and the current verdicts, without blocking or
     scoring anew (after `unmerge` or a review): returns the number of contact clusters."""
     con = ws.con
-    contact_ids = con.sql(f"SELECT record_id FROM normalized WHERE entity_hint IN {CONTACT_HINTS}").pl()["record_id"]
-    stored = con.sql("SELECT * EXCLUDE (entity) FROM pairs WHERE entity = 'contact'").pl()
+    contact_ids = _contact_ids(ws)
     given = verdicts(ws)
     # a verdict overrides the stored decision; pairs a person joined that no rule proposed come back too
-    decided = apply_verdicts(stored.with_columns(
-        decision=pl.when(pl.col("reason").str.starts_with("human_")).then(pl.lit("review")).otherwise(pl.col("decision"))
-    ), given)
+    decided = apply_verdicts(_stored_pairs(ws), given)
     attributes = con.sql(
         "SELECT record_id, CASE WHEN gender IN ('М', 'Ж') THEN gender END AS gender, middle_key FROM normalized"
     ).pl()
