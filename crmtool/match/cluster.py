@@ -21,13 +21,13 @@ from __future__ import annotations
 import polars as pl
 
 from crmtool.match.exact import pair_components
+from crmtool.match.features import SURNAME_DIFFERENT
 
 GENDER_CONFLICT = 1  # features: gender level "conflict"
 RARE_NAME = 6  # records with one surname + first name, beyond which names alone merge nothing
 MIDDLE_CONFLICT = 2  # features: middle_name level "different"
 DIFFERENT_MOBILES = 3  # features: phone level "different_mobiles"
 SURNAME_SIMILAR = 3  # features: surname level "similar"
-SURNAME_DIFFERENT = 4  # features: surname level "different"
 FIRST_DIFFERENT = 3  # features: first_name level "different"
 SHARED_WEAK = 1  # features: phone level "shared_weak" (a switchboard, a family's line)
 PATRONYMIC_TYPO = 0.9  # Jaro-Winkler of two full patronymics at or above which one may be a typo
@@ -80,9 +80,13 @@ def identified() -> pl.Expr:
 
 def _contradicted() -> pl.Expr:
     """Another company; or another personal mobile or another city, with no company shared."""
+    return (pl.col("company") == 2) | _apart()
+
+
+def _apart() -> pl.Expr:
+    """Another personal mobile each, or another city with no company shared."""
     same_company = pl.col("company").is_between(0, 1)
-    return (pl.col("company") == 2) | (
-        ((pl.col("phone") == DIFFERENT_MOBILES) | (pl.col("city") == 1)) & ~same_company)
+    return (pl.col("phone") == DIFFERENT_MOBILES) | ((pl.col("city") == 1) & ~same_company)
 
 
 def _one_name() -> pl.Expr:
@@ -117,14 +121,13 @@ def unsupported() -> pl.Expr:
     rare_full_name = (pl.col("middle_name") == 0) & (pl.col("name_count").fill_null(0) <= RARE_NAME)
     small_city = (pl.col("city") == 0) & (pl.col("city_share").fill_null(1.0) <= SMALL_CITY)
     together = (pl.col("phone") == SHARED_WEAK) | same_company | small_city
-    apart = (pl.col("phone") == DIFFERENT_MOBILES) | ((pl.col("city") == 1) & ~same_company)
     thin = ((pl.col("name_count").fill_null(0) > RARE_NAME) | surname.is_between(2, 3)
             | (pl.col("email") == 1))
     return (
         pl.when(channel).then(pl.lit(None, dtype=pl.String))
         .when((surname == SURNAME_DIFFERENT) | (first == FIRST_DIFFERENT) | ((surname == -1) & (first == -1)))
         .then(pl.lit("names_differ"))
-        .when(apart | ((pl.col("company") == 2) & ~rare_full_name)).then(pl.lit("contradicted"))
+        .when(_apart() | ((pl.col("company") == 2) & ~rare_full_name)).then(pl.lit("contradicted"))
         .when(~together & thin).then(pl.lit("name_only"))
     )
 

@@ -34,6 +34,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "city": ("same", "different"),
 }
 COMPARISONS = tuple(LEVELS)
+SURNAME_DIFFERENT = LEVELS["surname"].index("different")
 
 _COLUMNS = (
     "record_id", "last_key", "first_key", "first_keys", "middle_key", "first_initial", "middle_initial",
@@ -174,21 +175,24 @@ def _has(lst: pl.Expr) -> pl.Expr:
 
 
 def _surname() -> pl.Expr:
-    a, b = pl.col("last_key_a"), pl.col("last_key_b")
-    sim = pl.col("surname_sim")
     # a surname read from a mailbox only counts when it agrees: star6737@… is a nickname, not a
     # surname that differs from Красноволова's
     guessed = pl.col("mailbox_surname_a") | pl.col("mailbox_surname_b")
+    level = _surname_level()
+    return pl.when(guessed & (level == SURNAME_DIFFERENT)).then(NULL).otherwise(level)
+
+
+def _surname_level() -> pl.Expr:
+    a, b = pl.col("last_key_a"), pl.col("last_key_b")
+    sim = pl.col("surname_sim")
     return (
         pl.when(a.is_null() | b.is_null()).then(NULL)
-        .when(guessed & (sim < SIMILAR) & (a != b) & (pl.col("last_latin_a") != pl.col("last_latin_b"))
-              & ~_overlap(pl.col("translit_keys_a"), pl.col("translit_keys_b"))).then(NULL)
         .when(a == b).then(0)
         .when(pl.col("last_latin_a") == pl.col("last_latin_b")).then(1)
         .when(_overlap(pl.col("translit_keys_a"), pl.col("translit_keys_b"))).then(1)
         .when(sim >= CLOSE).then(2)
         .when(sim >= SIMILAR).then(3)
-        .otherwise(4)
+        .otherwise(SURNAME_DIFFERENT)
     )
 
 

@@ -29,7 +29,8 @@ MIN_FIRST = 4  # letters of a first name split off a mailbox written in one word
 # Latin surname endings: a word that is a first name plus one of them is a surname (kirillova, ivanov)
 _SURNAME_ENDINGS = frozenset(nk.LAT_SURN_M + nk.LAT_SURN_F + nk.LAT_SURN_ANY)
 _ENDING_LENGTHS = sorted({len(end) for end in _SURNAME_ENDINGS})
-_SPLIT = re.compile(r"[^a-z]+")
+_WORD = "[a-z]+"  # a mailbox's words: split at dots, dashes, underscores and digits
+_WORDS = re.compile(_WORD)
 
 SCHEMA = {"record_id": pl.Int64, "last_key": pl.String, "skeleton": pl.String, "initial": pl.String}
 
@@ -49,7 +50,7 @@ def read_mailbox(mailbox: str, folds: dict[str, str] | None = None) -> tuple[str
     `folds`: words already folded (`name_keys.fold_latin`), in bulk."""
     surnames: list[str] = []
     initial: str | None = None
-    for word in filter(None, _SPLIT.split(mailbox.lower())):
+    for word in _WORDS.findall(mailbox.lower()):
         folded = folds.get(word) if folds else None
         surname, first = _read_word(word, folded if folded is not None else nk.fold_latin(word))
         if surname:
@@ -93,7 +94,7 @@ def mailbox_names(ws: Workspace) -> pl.DataFrame:
     boxes = rows.select("record_id", "own_initial", pl.col("mailboxes").alias("mailbox")).explode("mailbox")
     boxes = boxes.with_row_index("order").drop_nulls("mailbox")
     distinct = boxes.select(pl.col("mailbox").unique())
-    words = distinct.select(pl.col("mailbox").str.extract_all("[a-z]+").explode().drop_nulls().unique().alias("word"))
+    words = distinct.select(pl.col("mailbox").str.extract_all(_WORD).explode().drop_nulls().unique().alias("word"))
     folds = dict(words.with_columns(folded=nk.fold_expr(pl.col("word"), clean=True)).iter_rows())
     read = [read_mailbox(m, folds) for m in distinct["mailbox"].to_list()]
     parsed = distinct.with_columns(

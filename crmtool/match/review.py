@@ -90,7 +90,8 @@ def review_pairs(ws: Workspace, limit: int, after: dict[str, Any] | None = None)
     rows = ws.fetch_dicts(_PAIRS, params)
     for r in rows:
         levels = {name: LEVELS[name][r[col]] for name, col in _LEVEL_COLUMNS.items() if r[col] is not None and r[col] >= 0}
-        if "surname" in levels and r.pop("surname_from_mailbox"):  # a side with no surname: read from its address
+        from_mailbox = r.pop("surname_from_mailbox")  # a side with no surname: its surname read from its address
+        if "surname" in levels and from_mailbox:
             levels["surname"] += " (read from the e-mail address)"
         r["explanation"] = ", ".join(f"{name}: {level}" for name, level in levels.items())
     return rows
