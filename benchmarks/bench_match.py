@@ -109,7 +109,8 @@ def splink_available() -> bool:
     return True
 
 
-def run_splink(folder: Path, work: Path, mode: str, threshold: float | None) -> tuple[float, float, Path, list[str]]:
+def run_splink(folder: Path, work: Path, mode: str, threshold: float | None,
+               u_pairs: float | None = None) -> tuple[float, float, Path, list[str]]:
     """Splink in its own measured process: `file` from contacts.csv, `features` from crmtool's workspace.
 
     Also returns the pipeline's stage lines ("[splink   54.0 s] u estimated"): where its time goes.
@@ -119,6 +120,8 @@ def run_splink(folder: Path, work: Path, mode: str, threshold: float | None) -> 
     cmd = [sys.executable, str(HERE / "splink_pipeline.py"), mode, str(source), str(out_csv)]
     if threshold is not None:
         cmd += ["--threshold", str(threshold)]
+    if u_pairs is not None and mode == "file":
+        cmd += ["--u-pairs", str(u_pairs)]
     wall, rss, result = run_measured(cmd, cwd=work)
     if result["rc"] != 0:
         raise RuntimeError(f"splink failed (exit {result['rc']}):\n{result['err']}")
@@ -197,7 +200,7 @@ def splink_row(label: str, records: int, folder: Path, work: Path, args, crmtool
     """Run Splink on this size, score it, and hold crmtool to the speed bar (file mode)."""
     print(f"{label}: splink ({args.splink_mode}) …", flush=True)
     try:
-        wall, rss, out_csv, stages = run_splink(folder, work, args.splink_mode, args.splink_threshold)
+        wall, rss, out_csv, stages = run_splink(folder, work, args.splink_mode, args.splink_threshold, args.splink_u_pairs)
     except RuntimeError as exc:
         print(f"{label}: {exc}", file=sys.stderr)
         return None
@@ -226,6 +229,9 @@ def main() -> None:
                              "only, on crmtool's normalized values")
     parser.add_argument("--splink-threshold", type=float,
                         help="Splink's match probability for pairs and clusters (default: file 0.95, features 0.9)")
+    parser.add_argument("--splink-u-pairs", type=float,
+                        help="file mode: pairs Splink samples to estimate u (default 1e7; at 1M, 1e8 took 313 s "
+                             "and scored the same)")
     parser.add_argument("--src", type=Path, help="run crmtool from this source tree (PYTHONPATH) instead")
     parser.add_argument("--details", action="store_true", help="print match_score's full report per run")
     parser.add_argument("--keep", type=Path, help="keep each run's workspace and outputs under this folder")

@@ -240,7 +240,10 @@ def file_settings():
     )
 
 
-def train(linker) -> None:
+U_PAIRS = 1e7  # "often adequate" (estimate_u_using_random_sampling's docstring); it says >= 1e9 "gives best results"
+
+
+def train(linker, u_pairs: float = U_PAIRS) -> None:
     """λ from deterministic rules, u by random sampling, m by EM on three blockings."""
     from splink import block_on
 
@@ -249,14 +252,15 @@ def train(linker) -> None:
         [block_on("mobile"), block_on("email"), block_on("surname", "first_name", "patronymic", "city")],
         recall=0.7)
     _stage("λ estimated")
-    training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
+    training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=1)
     _stage("u estimated")
     for rule in (block_on("surname", "first_name"), block_on("mobile"), block_on("email")):
         training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
         _stage(f"EM on {rule.get_blocking_rule('duckdb').blocking_rule_sql}")
 
 
-def run_file(csv_path: Path, out_csv: Path, threshold: float, model: Path | None = None) -> None:
+def run_file(csv_path: Path, out_csv: Path, threshold: float, model: Path | None = None,
+             u_pairs: float = U_PAIRS) -> None:
     """Raw contacts.csv → prepared table → Splink → crosswalk CSV, all in one DuckDB connection."""
     import duckdb
     from splink import DuckDBAPI, Linker
@@ -268,7 +272,7 @@ def run_file(csv_path: Path, out_csv: Path, threshold: float, model: Path | None
     _stage("read and prepared")
     db_api = DuckDBAPI(connection=con)
     linker = Linker(db_api.register("contacts"), file_settings(), log_level=None)
-    train(linker)
+    train(linker, u_pairs)
     if model is not None:
         linker.misc.save_model_to_json(str(model), overwrite=True)
     pairs = linker.inference.predict(threshold_match_probability=threshold)
@@ -370,10 +374,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="the crosswalk CSV to write")
     parser.add_argument("--threshold", type=float, default=None,
                         help="match probability for pairs and clusters (file: 0.95, features: 0.9)")
+    parser.add_argument("--u-pairs", type=float, default=U_PAIRS,
+                        help="file mode: pairs sampled to estimate u (default 1e7; Splink's docstring: 1e7 is often "
+                             "adequate, >= 1e9 gives best results)")
     parser.add_argument("--model", type=Path, help="file mode: also save the trained model as JSON here")
     args = parser.parse_args(argv)
     if args.mode == "file":
-        run_file(args.source, args.out, args.threshold or FILE_THRESHOLD, args.model)
+        run_file(args.source, args.out, args.threshold or FILE_THRESHOLD, args.model, args.u_pairs)
     else:
         run_features(args.source, args.out, args.threshold or FEATURES_THRESHOLD)
     return 0
