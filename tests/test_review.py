@@ -48,7 +48,7 @@ def workbook(path, rows):
 
 # Thresholds that leave the samples more review pairs than the defaults' one.
 WIDE = (0.999, 0.05)
-_ACROSS = """SELECT p.record_a || ':' || p.record_b FROM pairs p
+_ACROSS = """SELECT p.record_a || ':' || p.record_b, p.match_weight, ca.cluster_id, cb.cluster_id FROM pairs p
              JOIN clusters ca ON ca.record_id = p.record_a AND ca.entity = 'contact'
              JOIN clusters cb ON cb.record_id = p.record_b AND cb.entity = 'contact'
              WHERE p.decision = 'review' AND ca.cluster_id {op} cb.cluster_id"""
@@ -62,13 +62,21 @@ def test_export_lists_review_pairs_side_by_side(ws, tmp_path):
     assert rows[0] == HEADER and len(rows) == n + 1
     first = dict(zip(HEADER, rows[1]))
     assert first["a_file"] and first["b_file"] and first["explanation"] and first["verdict"] is None
-    # every review pair whose records are in two contacts, none that other links already joined
-    exported = {r[0] for r in rows[1:]}
-    across = {r[0] for r in ws.con.execute(_ACROSS.format(op="<>")).fetchall()}
+    # one question per two contacts a review pair links: the strongest such pair (ties by records), with
+    # the number of them; none for pairs that other links already joined
+    exported = {r[0]: dict(zip(HEADER, r))["links"] for r in rows[1:]}
+    across = ws.con.execute(_ACROSS.format(op="<>")).fetchall()
     joined = {r[0] for r in ws.con.execute(_ACROSS.format(op="=")).fetchall()}
-    assert exported == across and n > 0 and joined and not exported & joined
+    by_contacts = {}
+    for pair, weight, ca, cb in across:
+        a, b = (int(x) for x in pair.split(":"))
+        by_contacts.setdefault(tuple(sorted((ca, cb))), []).append((-weight, a, b, pair))
+    expected = {min(links)[3]: len(links) for links in by_contacts.values()}
+    assert exported == expected and n > 0 and joined and not set(exported) & joined
+    assert max(expected.values()) > 1  # the samples at WIDE have two contacts linked by several pairs
     # the summary says the same, and its parts add up to the candidates
-    assert (counts["review_pairs"], counts["review_pairs_joined"]) == (len(across), len(joined))
+    assert (counts["review_pairs"], counts["review_pairs_joined"], counts["review_questions"]) \
+        == (len(across), len(joined), len(expected))
     assert counts["auto_pairs"] + counts["review_pairs"] + counts["review_pairs_joined"] + counts["rejected_pairs"] \
         == counts["candidate_pairs"]
     # most likely first: by weight (the probabilities of most review pairs are 1.0 to four places)
@@ -102,6 +110,36 @@ def test_verdicts_merge_and_separate(ws, tmp_path):
     assert f"{pair[0]}:{pair[1]}" not in again
 
 
+def _links(ws):
+    """Review pairs between two contacts, by the two contacts: what one question stands for."""
+    found = {}
+    for pair, _, ca, cb in ws.con.execute(_ACROSS.format(op="<>")).fetchall():
+        found.setdefault(tuple(sorted((ca, cb))), set()).add(pair)
+    return found
+
+
+@pytest.mark.parametrize("verdict", ["same", "different"])
+def test_one_verdict_answers_for_the_two_contacts(ws, tmp_path, verdict):
+    match_workspace(ws, *WIDE)
+    several = [(contacts, pairs) for contacts, pairs in _links(ws).items() if len(pairs) > 1]
+    assert several
+    contacts, pairs = several[0]
+    export_review(ws, tmp_path / "r.xlsx")
+    shown = [r[0] for r in openpyxl.load_workbook(tmp_path / "r.xlsx")["review"].iter_rows(values_only=True)]
+    asked = pairs & set(shown)
+    assert len(asked) == 1  # the strongest of them stands for all
+    import_review(ws, workbook(tmp_path / "v.xlsx", [(asked.pop(), verdict)]))
+    # before `match` applies it, and after: nothing more is asked about these two contacts
+    for rematch in (False, True):
+        if rematch:
+            match_workspace(ws, *WIDE)
+        export_review(ws, tmp_path / "again.xlsx")
+        again = {r[0] for r in openpyxl.load_workbook(tmp_path / "again.xlsx")["review"].iter_rows(values_only=True)}
+        assert not again & pairs
+    a, b = (int(x) for x in sorted(pairs)[0].split(":"))
+    assert (cluster(ws, a) == cluster(ws, b)) == (verdict == "same")
+
+
 def test_an_unreadable_verdict_stops_the_import_with_its_row(ws, tmp_path):
     book = workbook(tmp_path / "bad.xlsx", [("1:2", "да"), ("3:4", "может быть")])
     with pytest.raises(CrmError, match="row 3"):
@@ -119,7 +157,7 @@ def test_review_cli_round_trip(tmp_path, cli):
     assert result.code == 0 and result.json()["pairs"] >= 1
     # a limit below the queue says how many wait in all
     text = cli("review", "export", "--db", db, "--out", tmp_path / "top.xlsx", "--limit", 1)
-    assert text.code == 0 and f"wrote 1 pairs of {result.json()['undecided']:,} undecided" in text.err
+    assert text.code == 0 and f"wrote 1 question of {result.json()['undecided']:,} undecided" in text.err
     assert result.json()["undecided"] == result.json()["pairs"] > 1
     assert cli("review", "import", out, "--db", db, "--json").json()["verdicts"] == 0
     assert cli("review", "import", tmp_path / "none.xlsx", "--db", db).code == 2

@@ -26,8 +26,8 @@ from crmtool.normalize.runner import normalize_workspace
 from crmtool.pipeline import load_paths
 from crmtool.workspace import Workspace
 
-# Thresholds that leave the samples 35 review pairs to ask (the defaults leave none: their one
-# review pair is joined by other links).
+# Thresholds that leave the samples 35 review pairs, 13 questions (two contacts each) to ask (the
+# defaults leave none: their one review pair is joined by other links).
 UPPER, LOWER = 0.99999, 0.05
 
 
@@ -96,7 +96,7 @@ def test_same_different_skip_and_quit(ws):
     # side by side, with the explanation; the summary points at `crmtool match`
     first = order[0]
     assert first["a_name"] in text and first["b_file"] in text and first["explanation"] in text
-    assert f"1 same, 1 different, 2 skipped; {n - 2} review pairs still undecided" in text
+    assert f"1 same, 1 different, 2 skipped; {n - 2} questions still undecided" in text
     assert "crmtool match" in text
     assert text.count("same person?") == 5  # "q" ended it: the last "s" was never read
 
@@ -121,7 +121,7 @@ def test_undo_withdraws_the_previous_verdict(ws):
     order = review_pairs(ws, 100)
     _, summary, text = session(ws, "u", "s", "d", "u", "s", "q")
     assert "nothing to undo yet" in text
-    assert "verdict 'different' on pair 2 withdrawn" in text
+    assert "verdict 'different' on question 2 withdrawn" in text
     assert decisions(ws) == {key(order[0]): "same", key(order[1]): "same"}
     assert (summary.same, summary.different, summary.remaining) == (2, 0, len(order) - 2)
 
@@ -192,7 +192,7 @@ def test_cli_reads_answers_from_stdin_and_journals_the_session(db):
         assert ws.scalar("SELECT count(*) FROM decisions WHERE source = 'stdin'") == 2
     # the end of piped input ends the session like q
     result = runner.invoke(app, ["review", "--db", str(db), "--answers-from-stdin", "--limit", "5"], input="d\n")
-    assert result.exit_code == 0 and f"0 same, 1 different, 0 skipped; {n - 3} review pairs" in result.stderr
+    assert result.exit_code == 0 and f"0 same, 1 different, 0 skipped; {n - 3} questions" in result.stderr
     # the workbook commands still work under the group
     result = runner.invoke(app, ["review", "export", "--db", str(db), "--out", str(db.parent / "r.xlsx"), "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["pairs"] == n - 3
@@ -237,7 +237,7 @@ def test_ctrl_c_in_a_real_terminal_exits_cleanly_with_the_answers_saved(db):
         wait_for(b"same person?", 2)
         time.sleep(0.3)
         os.write(fd, b"\x03")  # Ctrl-C while it waits for an answer
-        wait_for(b"review pairs still undecided")
+        wait_for(b"questions still undecided")
         _, status = os.waitpid(pid, 0)
     finally:
         if status is None:

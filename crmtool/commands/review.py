@@ -80,11 +80,12 @@ def terminal_line() -> str:
 @app.command("export")
 def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="Workbook to write (.xlsx).", dir_okay=False)] = Path("review.xlsx"),
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many pairs, most likely first.")] = 1000,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many questions, most likely first.")] = 1000,
     db: Db = DEFAULT_DB_PATH,
     as_json: Json = False,
 ) -> None:
-    """Write the undecided review pairs side by side with their explanation and a verdict column."""
+    """Write the undecided questions, most likely first: for each two contacts that review pairs link,
+    the strongest pair side by side with its explanation, the number of links and a verdict column."""
     with Workspace.open(db, create=False) as ws:
         n = export_review(ws, out, limit)
         undecided = undecided_count(ws)
@@ -92,8 +93,8 @@ def export(
         console.out.print_json(json.dumps({"pairs": n, "undecided": undecided, "out": str(out)}))
     elif n:
         of = f" of {undecided:,} undecided (the most likely first)" if undecided > n else ""
-        console.info(f"wrote {n:,} pairs{of} to {out}: fill 'verdict' (same/да/1, different/нет/0), "
-                     f"then `crmtool review import {out}`")
+        console.info(f"wrote {n:,} question{'s' if n != 1 else ''}{of} to {out}, one per two contacts: "
+                     f"fill 'verdict' (same/да/1, different/нет/0), then `crmtool review import {out}`")
     else:
         console.info("nothing to review: run `crmtool match` first, or every review pair has a verdict "
                      "or is already joined by other links")

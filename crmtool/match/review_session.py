@@ -1,7 +1,8 @@
-"""The terminal review: undecided pairs one at a time, one answer each, every verdict stored at once.
+"""The terminal review: undecided questions one at a time, one answer each, every verdict stored at once.
 
-The session walks the review pairs most likely first (the same query as the
-workbook, `review_pairs`), shows both records side by side with what differs
+The session walks the questions most likely first (the same query as the
+workbook, `review_pairs`: for each two contacts review pairs link, the strongest
+pair), shows both records side by side with what differs
 highlighted, and stores each verdict through `record_verdicts` the moment it is
 given, so Ctrl-C or a closed terminal loses nothing already answered. The line
 reader and the rich Console are passed in: tests drive a session with scripted
@@ -61,7 +62,7 @@ class SessionSummary:
     def message(self) -> str:
         head = "interrupted; answers so far are saved: " if self.interrupted else ""
         text = (f"{head}{self.same:,} same, {self.different:,} different, {self.skipped:,} skipped; "
-                f"{self.remaining:,} review pairs still undecided.")
+                f"{self.remaining:,} questions still undecided.")
         if self.same or self.different:
             text += " Run `crmtool match` to apply the verdicts."
         return text
@@ -89,7 +90,8 @@ class ReviewSession:
                            highlight=False, markup=False)
             return SessionSummary()
         self.total = min(total, self.limit) if self.limit else total
-        self.out.print(Text(f"{total:,} review pairs undecided, most likely first. {KEYS}.", style="bold"))
+        self.out.print(Text(f"{total:,} questions undecided (one per two contacts), most likely first. {KEYS}.",
+                            style="bold"))
         interrupted = False
         try:
             self._walk()
@@ -159,16 +161,17 @@ class ReviewSession:
         pair, answer = self.pairs[i], self.answers.pop()
         if answer in (SAME, DIFFERENT):
             withdraw_verdict(self.ws, pair["record_a"], pair["record_b"])
-            self.out.print(Text(f"↶ verdict {answer!r} on pair {i + 1} withdrawn", style="dim"))
+            self.out.print(Text(f"↶ verdict {answer!r} on question {i + 1} withdrawn", style="dim"))
         else:
-            self.out.print(Text(f"↶ back to pair {i + 1}", style="dim"))
+            self.out.print(Text(f"↶ back to question {i + 1}", style="dim"))
 
 
 def render(pair: dict[str, Any], number: int, total: int) -> Group:
     """Both records side by side (values that disagree in bold yellow, agreeing ones
     green), then the rules that proposed the pair and its comparison levels."""
     table = Table(
-        title=Text(f"pair {number:,} of {total:,}: probability {pair['probability']} (weight {pair['weight']}), {pair['reason']}", style="bold"),
+        title=Text(f"question {number:,} of {total:,}: probability {pair['probability']} (weight {pair['weight']}), "
+                   f"{pair['reason']}", style="bold"),
         title_justify="left",
     )
     table.add_column("field", style="dim")
@@ -182,7 +185,11 @@ def render(pair: dict[str, Any], number: int, total: int) -> Group:
             table.add_row(label, *_items(a, b))
         else:
             table.add_row(label, *_scalars(a, b))
-    return Group(table, Text(f"rules: {pair['rules'] or '—'}"), Text(f"levels: {pair['explanation'] or '—'}"))
+    lines = [table, Text(f"rules: {pair['rules'] or '—'}"), Text(f"levels: {pair['explanation'] or '—'}")]
+    if pair.get("links", 1) > 1:
+        lines.append(Text(f"the strongest of {pair['links']} review pairs between these two contacts: "
+                          "the answer is for all of them", style="dim"))
+    return Group(*lines)
 
 
 def _key(value: Any) -> str:

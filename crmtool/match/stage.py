@@ -21,7 +21,7 @@ from crmtool.match.companies import cluster_companies
 from crmtool.match.exact import write_clusters
 from crmtool.match.features import compare, record_frame
 from crmtool.match.mailbox import mailbox_names
-from crmtool.match.review import DIFFERENT, SAME, verdicts
+from crmtool.match.review import DIFFERENT, SAME, undecided_count, verdicts
 from crmtool.workspace import Workspace
 
 UPPER, LOWER = 0.95, 0.5
@@ -36,7 +36,7 @@ Stage = Callable[[str], None]
 class MatchSummary:
     candidates: int
     auto: int
-    review: int  # review pairs across two contacts: what people will be asked
+    review: int  # review pairs across two contacts
     reject: int
     contact_clusters: int
     company_clusters: int
@@ -45,11 +45,12 @@ class MatchSummary:
     new_records: int | None = None   # set when only new records were matched (match_new_records)
     new_pairs: int | None = None
     review_joined: int = 0  # review pairs whose records other links joined: not asked
+    questions: int = 0  # what people will be asked: one per two contacts review pairs link (review.QUESTIONS)
 
     def counts(self) -> dict[str, int]:
         counts = {
             "candidate_pairs": self.candidates, "auto_pairs": self.auto, "review_pairs": self.review,
-            "review_pairs_joined": self.review_joined,
+            "review_pairs_joined": self.review_joined, "review_questions": self.questions,
             "rejected_pairs": self.reject, "contact_clusters": self.contact_clusters,
             "company_clusters": self.company_clusters, "weak_keys": self.weak_keys,
         }
@@ -60,10 +61,11 @@ class MatchSummary:
 
 def pairs_line(counts: dict) -> str:
     """The candidate pairs and what became of them, for people: the parts add up to the whole."""
-    joined = counts.get("review_pairs_joined", 0)
+    joined, questions = counts.get("review_pairs_joined", 0), counts.get("review_questions", counts["review_pairs"])
+    notes = ([f"{questions:,} questions, one per two contacts"] if questions != counts["review_pairs"] else []) + ([f"{joined:,} more already joined by other links"] if joined else [])
     return (f"{counts['candidate_pairs']:,} candidate pairs: {counts['auto_pairs']:,} merged, "
             f"{counts['review_pairs']:,} for review"
-            + (f" ({joined:,} more already joined by other links)" if joined else "")
+            + (f" ({'; '.join(notes)})" if notes else "")
             + f", {counts['rejected_pairs']:,} rejected")
 
 
@@ -155,6 +157,7 @@ def _cluster_and_store(ws: Workspace, contact_ids: pl.Series, decided: pl.DataFr
         auto=by_decision.get("auto", 0),
         review=open_review,
         review_joined=review_joined,
+        questions=undecided_count(ws),
         reject=by_decision.get("reject", 0),
         contact_clusters=labels["label"].n_unique(),
         company_clusters=company_clusters,

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from crmtool.export.masking import email_mask, phone_mask, text_mask
-from crmtool.match.review import UNDECIDED, undecided_count
+from crmtool.match.review import QUESTIONS, undecided_count
 from crmtool.merge.explain import explain
 from crmtool.normalize.profile import build_profile
 from crmtool.normalize.runner import FIELDS, SIGNATURE_KEY, signature
@@ -183,11 +183,13 @@ def duplicates(ws: Workspace) -> dict:
 
 
 def review_backlog(ws: Workspace) -> dict:
-    """Pairs left for a person: how many wait, by probability band, and the verdicts given."""
+    """Questions left for a person (two contacts a review pair links): how many wait, by the
+    probability band of the strongest pair, and the verdicts given."""
     bands = ws.fetch_dicts(
-        f"""SELECT least(floor(p.match_probability * {PROBABILITY_BANDS}), {PROBABILITY_BANDS - 1})::INTEGER AS band,
+        f"""WITH {QUESTIONS}
+            SELECT least(floor(match_probability * {PROBABILITY_BANDS}), {PROBABILITY_BANDS - 1})::INTEGER AS band,
                    count(*) AS n
-            FROM pairs p WHERE {UNDECIDED} GROUP BY ALL ORDER BY band""")
+            FROM questions GROUP BY ALL ORDER BY band""")
     verdicts = dict(ws.con.execute("SELECT verdict, count(*) FROM decisions GROUP BY ALL").fetchall())
     by_band = {r["band"]: r["n"] for r in bands}
     shown = range(min(by_band), max(by_band) + 1) if by_band else range(0)  # no gaps between the first and last

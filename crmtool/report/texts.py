@@ -65,7 +65,7 @@ TILE_SOURCES = L("файлов-источников", "source files")
 TILE_CONTACTS = L("контактов после объединения", "contacts after merging")
 TILE_COMPANIES = L("компаний после объединения", "companies after merging")
 TILE_MERGED = L("записей-дублей объединено", "duplicate records merged")
-TILE_REVIEW = L("пар ждут проверки человеком", "pairs wait for a person's check")
+TILE_REVIEW = L("вопросов ждут проверки человеком", "questions wait for a person's check")
 
 # sections
 SEC_SOURCES = L("Записи по источникам", "Records per source")
@@ -108,13 +108,15 @@ SOURCE_PAIRS_NOTE = L(
 SAME_FILE = L("внутри файла", "within the file")
 SEC_REVIEW = L("Ждут решения человека", "Waiting for a person's decision")
 SEC_REVIEW_NOTE = L(
-    "Пары записей, в которых программа не уверена: их проверяют командой `crmtool review`.",
-    "Pairs of records the program is not sure about: they are checked with `crmtool review`.",
+    "Пары контактов, про которые программа не уверена, один ли это человек: по одному вопросу на пару "
+    "(самая сильная связь между ними). Их проверяют командой `crmtool review`.",
+    "Pairs of contacts the program is not sure are one person, one question each (the strongest link "
+    "between them). They are checked with `crmtool review`.",
 )
 REVIEW_PENDING = L("ждут решения", "waiting")
 REVIEW_SAME = L("решено: один человек", "decided: one person")
 REVIEW_DIFFERENT = L("решено: разные люди", "decided: different people")
-REVIEW_NONE = L("Проверять нечего: все пары решены.", "Nothing to check: every pair is decided.")
+REVIEW_NONE = L("Проверять нечего: все вопросы решены.", "Nothing to check: every question is decided.")
 PROBABILITY = L("Ждут решения, по вероятности, что это один человек",
                 "Waiting, by the probability that it is one person")
 SEC_SHARED = L("Общие телефоны и e-mail", "Shared phones and e-mails")
