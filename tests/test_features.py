@@ -25,6 +25,10 @@ ROWS = [
     ("Кренделева Ольга", "+74951234567", "", "Тула", ""),  # 11: a desk phone
     ("Новотихонцев Андрей", "+79161230001", "", "", "ООО «Итконма»"),  # 12
     ("Новотихонцев А.", "+79161230001", "a.novotikhontsev@itkonma.ru", "", ""),  # 13: the company's domain
+    ("Снегирин Женя", "+79060754045", "", "", ""),  # 14: Женя is Евгений
+    ("Снегирин Е. В.", "+79060754045", "", "", ""),  # 15
+    ("Снегирин Ж. В.", "+79060754045", "", "", ""),  # 16: Ж. as written
+    ("Снегирин Э. В.", "+79060754045", "", "", ""),  # 17: Э is not Е as written
 ]
 
 
@@ -73,3 +77,9 @@ def test_two_mobiles_differ_more_than_a_mobile_and_a_desk_phone(levels):
 
 def test_a_company_name_meets_its_mail_domain(levels):
     assert level(levels, 12, 13, "company") == "domain"
+
+
+def test_an_initial_meets_a_diminutive_by_its_full_forms(levels):
+    assert level(levels, 14, 15, "first_name") == "initial"  # Женя (Евгений) / Е.
+    assert level(levels, 14, 16, "first_name") == "initial"  # Женя / Ж.: the initial as written
+    assert level(levels, 14, 17, "first_name") == "different"  # Женя / Э.

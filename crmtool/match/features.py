@@ -40,6 +40,7 @@ _COLUMNS = (
     "record_id", "last_key", "first_key", "first_keys", "middle_key", "first_initial", "middle_initial",
     "gender", "translit_keys", "phones", "lines", "mobiles", "email_keys", "company_key", "corporate_domains", "city",
     "name_count", "city_share", "last_latin", "initials_latin", "company_latin", "domain_root", "mailbox_surname",
+    "initial_bit", "key_initials",
 )
 _NORMALIZED = """
 SELECT n.record_id, n.last_key, n.first_key, n.first_keys, n.middle_key,
@@ -66,6 +67,35 @@ _HASH_SEED = 0
 
 def _hashed(values: pl.Expr) -> pl.Expr:
     return values.hash(seed=_HASH_SEED)
+
+
+# Initials as bits of one integer, the Cyrillic letters then the Latin ones (59 of 64 bits), so
+# that "may this initial stand for one of that first name's full forms" is one AND per pair.
+_LETTERS = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_BIT = {letter: 1 << i for i, letter in enumerate(_LETTERS)}
+
+
+def _initial_bits() -> tuple[dict[str, int], dict[str, int]]:
+    """(an initial → its own bit; the first letter of a full form → the bits of the initials it may
+    be written with: its own letter and, for a Cyrillic one, the Latin letters of `latin_initials`).
+    An initial as written means its own letter: "Е." is not "Э."; "E." may be Евгений or Эдуард."""
+    latin = nk.latin_initials()
+    forms = {letter: bit | sum({_BIT[x] for x in latin.get(letter, ()) if x in _BIT}) for letter, bit in _BIT.items()}
+    return _BIT, forms
+
+
+def _initials_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """`initial_bit` (the record's first initial) and `key_initials` (the initials its first name's
+    full forms may be written with: Женя is евгений or евгения, so Е, E and Y; Гоша is also игорь).
+    An initial-only record then meets a diminutive: "Снегирин Е. В." and "Снегирин Женя"."""
+    own, forms = _initial_bits()
+    return frame.with_columns(
+        initial_bit=pl.col("first_initial").str.to_uppercase()
+        .replace_strict(own, default=0, return_dtype=pl.UInt64).fill_null(0),
+        key_initials=pl.col("first_keys").list.eval(
+            pl.element().str.slice(0, 1).str.to_uppercase().replace_strict(forms, default=0, return_dtype=pl.UInt64)
+        ).list.eval(pl.element().bitwise_or()).list.first().fill_null(0),
+    )
 
 
 # Jaro-Winkler thresholds for the surname's fuzzy levels (on ё-folded lower-case keys).
@@ -109,7 +139,7 @@ def record_frame(ws: Workspace, mailbox: pl.DataFrame | None = None) -> pl.DataF
         domain_root=nk.fold_expr(pl.col("domain").str.split(".").list.get(-2, null_on_oob=True))
     )
     return (
-        frame.join(surnames, on="last_key", how="left", maintain_order="left")
+        _initials_columns(frame).join(surnames, on="last_key", how="left", maintain_order="left")
         .join(initials, on="first_initial", how="left", maintain_order="left")
         .join(companies, on="company_key", how="left", maintain_order="left")
         .with_columns(domain=domain).join(roots, on="domain", how="left", maintain_order="left")
@@ -206,9 +236,12 @@ def _first_name() -> pl.Expr:
         # Иван / Ivan: the Latin forms of "first last" agree (both have a surname)
         .when(pl.col("last_key_a").is_not_null() & pl.col("last_key_b").is_not_null()
               & _overlap(pl.col("translit_keys_a"), pl.col("translit_keys_b"))).then(1)
-        # one side is only an initial ("И."), and it agrees, in either script (В. / Vladislav)
+        # one side is only an initial ("И."), and it agrees, in either script (В. / Vladislav), or
+        # with one of the other's full forms (Е. / Женя, И. / Гоша)
         .when((ka.is_null() | kb.is_null())
-              & ((ia == ib) | _overlap(pl.col("initials_latin_a"), pl.col("initials_latin_b")).fill_null(False))).then(2)
+              & ((ia == ib) | _overlap(pl.col("initials_latin_a"), pl.col("initials_latin_b")).fill_null(False)
+                 | ((pl.col("initial_bit_a") & pl.col("key_initials_b")) != 0)
+                 | ((pl.col("initial_bit_b") & pl.col("key_initials_a")) != 0))).then(2)
         .otherwise(3)
     )
 
