@@ -27,7 +27,7 @@ from __future__ import annotations
 import polars as pl
 
 from crmtool.match.exact import COMPANY_HINTS, connected_components, write_clusters
-from crmtool.normalize.cities import city_key, known_cities, latin_city_prefixes
+from crmtool.normalize.cities import city_key, known_cities, latin_city_prefixes, with_city_key
 from crmtool.workspace import Workspace
 
 _RECORDS = f"""
@@ -211,8 +211,7 @@ def apart(groups: pl.DataFrame, different: pl.DataFrame) -> pl.DataFrame:
 def cluster_companies(ws: Workspace) -> int:
     """Rebuild the company rows of `clusters`; returns the number of company clusters."""
     con = ws.con
-    records = con.sql(_RECORDS).pl().with_columns(
-        city=city_key(pl.col("city")),
+    records = with_city_key(con.sql(_RECORDS).pl()).with_columns(
         branch=pl.col("branch") | branch_marked(pl.col("company_name"), pl.col("emails")),
     )
     groups = apart(company_groups(records), con.sql(

@@ -17,7 +17,7 @@ from rapidfuzz.distance import JaroWinkler
 
 from crmtool.match.mailbox import mailbox_names
 from crmtool.normalize import name_keys as nk
-from crmtool.normalize.cities import city_key
+from crmtool.normalize.cities import with_city_key
 from crmtool.workspace import Workspace
 
 NULL = -1
@@ -114,8 +114,8 @@ def record_frame(ws: Workspace, mailbox: pl.DataFrame | None = None) -> pl.DataF
     frame = ws.con.sql(_NORMALIZED).pl().join(mailbox, on="record_id", how="left", maintain_order="left").with_columns(
         mailbox_surname=pl.col("last_key").is_null() & pl.col("mail_key").is_not_null(),
         last_key=pl.coalesce("last_key", "mail_key"), first_initial=pl.coalesce("first_initial", "mail_initial"),
-    ).drop("mail_key", "mail_initial").with_columns(
-        city=city_key(pl.col("city")),
+    ).drop("mail_key", "mail_initial")
+    frame = with_city_key(frame).with_columns(
         # how many records carry this surname + first name: a crowd of namesakes or one person
         # (a window in polars: DuckDB's takes a second longer at 1M)
         name_count=pl.len().over("last_key", "first_key").cast(pl.Int64),

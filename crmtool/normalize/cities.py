@@ -38,6 +38,15 @@ def city_key(city: pl.Expr) -> pl.Expr:
     return pl.when(keyed.str.len_chars() > 0).then(keyed)
 
 
+def with_city_key(frame: pl.DataFrame, column: str = "city") -> pl.DataFrame:
+    """`frame` with `column` replaced by its `city_key`, worked out once per distinct value: a
+    million records name a few thousand cities, and the key's regexes over every row cost most of
+    a second."""
+    distinct = frame.select(pl.col(column).unique()).with_columns(_key=city_key(pl.col(column)))
+    return (frame.join(distinct, on=column, how="left", maintain_order="left", nulls_equal=True)
+            .with_columns(pl.col("_key").alias(column)).drop("_key"))
+
+
 @cache
 def known_cities() -> frozenset[str]:
     """The city keys of the alias table (the big cities)."""
