@@ -39,7 +39,7 @@ HEADER = (
 # those two contacts (before `match` applies it too), nor when other links joined them into one
 # contact (`unmerge` splits). The questions follow the clusters: when a run changes them, the
 # pairs between the new contacts are asked again. On the generated bases this asks 20 % fewer
-# questions than there are review pairs (100k records: 1,821 instead of 2,276).
+# questions than there are review pairs (100k records: 1,759 instead of 2,213).
 QUESTIONS = """
 questions AS (
     SELECT p.*, least(ca.cluster_id, cb.cluster_id) AS contact_x, greatest(ca.cluster_id, cb.cluster_id) AS contact_y,
@@ -58,8 +58,8 @@ questions AS (
                                ORDER BY p.match_weight DESC, p.record_a, p.record_b) = 1
 )"""
 # Most likely first: by match weight, not probability, which is 1.0 to four places for most
-# review pairs (on the generated 1M base the top tenth of the questions by weight is 74 % one
-# person, the last 5 %; ordering by the sum of a question's links, or by more links first, did
+# review pairs (on the generated 1M base the top tenth of the questions by weight is 73 % one
+# person, the last 4 %; ordering by the sum of a question's links, or by more links first, did
 # worse). `after` continues strictly past a row in this order (keyset), so a long session reads
 # the questions page by page and verdicts given meanwhile shift nothing. The page is picked from
 # `pairs` and `clusters` alone, then joined to its records (tens of thousands of review pairs at
