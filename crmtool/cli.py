@@ -8,6 +8,7 @@ CRMTOOL_DEBUG=1 shows the traceback).
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 import traceback
@@ -78,10 +79,21 @@ def build_app(names: Iterable[str] = COMMANDS) -> typer.Typer:
         module, attribute = COMMANDS[name]
         command = getattr(importlib.import_module(module), attribute)
         if isinstance(command, typer.Typer):
+            for sub in command.registered_commands:
+                sub.short_help = sub.short_help or _short_help(sub.callback)
             built.add_typer(command, name=name)
         else:
-            built.command()(command)
+            built.command(short_help=_short_help(command))(command)
     return built
+
+
+def _short_help(command) -> str | None:
+    """The first paragraph of a command's docstring on one line: the command list would keep the
+    docstring's line breaks ("where every" / "field came from") while the command's own --help
+    rewraps them."""
+    doc = inspect.getdoc(command) or ""
+    first = doc.split("\n\n", 1)[0]
+    return " ".join(first.split()) or None
 
 
 def __getattr__(name: str):

@@ -135,6 +135,19 @@ def test_version_and_help(cli):
     assert cli("load", "--help").code == 0
 
 
+def test_the_command_list_rewraps_docstrings():
+    # the list of commands shows each docstring's first paragraph: on one line, so that rich wraps it
+    # to the terminal instead of keeping the source's line breaks
+    from crmtool.cli import build_app
+
+    built = build_app()
+    helps = [c.short_help for c in built.registered_commands]
+    helps += [c.short_help for group in built.registered_groups for c in group.typer_instance.registered_commands]
+    assert len(helps) > 10 and all(h and "\n" not in h and "  " not in h for h in helps)
+    assert any("the pair evidence that joined them, where every field came from" in h for h in helps)
+    assert any(h.startswith("Write the undecided questions") for h in helps)  # `review export`, a group's command
+
+
 def test_usage_errors_exit_2(cli):
     assert cli("load").code == 2
     assert cli("no-such-command").code == 2
