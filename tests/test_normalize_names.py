@@ -47,6 +47,7 @@ FULL_NAME_CASES = [
     ("Кузьмина Ольга Ильинична", ("Кузьмина", "Ольга", "Ильинична", "Ж", "ok", None)),
     ("Иванoв Иван", ("Иванов", "Иван", None, "М", "fixed", "mixed_script_fixed")),  # Latin o
     ("Cидоров Пётр", ("Сидоров", "Пётр", None, "М", "fixed", "mixed_script_fixed")),  # Latin C
+    ("Fёdor Kuznetsov", ("Kuznetsov", "Fedor", None, "М", "fixed", "mixed_script_fixed")),  # a kept ё in Latin
     ("Фёдоров Пётр Алексеевич", ("Фёдоров", "Пётр", "Алексеевич", "М", "ok", None)),
     ("иванов-петров сергей", ("Иванов-Петров", "Сергей", None, "М", "fixed", "case_fixed")),
     ("фон Браун Вернер", ("фон Браун", "Вернер", None, "М", "ok", None)),

@@ -33,7 +33,8 @@ DATA_DIR = Path(__file__).resolve().parent
 
 # Latin letters that look like Cyrillic ones (and back): «Иванoв» with a Latin o.
 LAT2CYR = dict(zip("aeopcxyABEKMHOPCTXk", "аеорсхуАВЕКМНОРСТХк"))
-CYR2LAT = {c: l for l, c in LAT2CYR.items()}
+# ё inside a Latin word is an ë left by a transliteration that kept it (Fёdor, Artёm): an e
+CYR2LAT = {**{c: l for l, c in LAT2CYR.items()}, "ё": "e", "Ё": "E"}
 
 # Particles kept lower-case and glued to the surname that follows them.
 PARTICLES = frozenset(
