@@ -271,8 +271,14 @@ CREATE TABLE push_ledger (
 );
 """
 
+# v9: how alike two first names that are not forms of one name are (a typo, or two people:
+# a family's home phone), kept with the pair like middle_sim.
+_V9 = """
+ALTER TABLE pairs ADD COLUMN first_sim FLOAT;
+"""
+
 # Forward migrations: MIGRATIONS[i] takes the schema from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 DUCKDB_MEMORY = "2.5GB"

@@ -29,6 +29,9 @@ ROWS = [
     ("Снегирин Е. В.", "+79060754045", "", "", ""),  # 15
     ("Снегирин Ж. В.", "+79060754045", "", "", ""),  # 16: Ж. as written
     ("Снегирин Э. В.", "+79060754045", "", "", ""),  # 17: Э is not Е as written
+    ("Бобрищева Светлана", "+74957778899", "", "", ""),  # 18: a family's home phone
+    ("Бобрищева Ирина", "+74957778899", "", "", ""),  # 19
+    ("Бобрищева Светлна", "+74957778899", "", "", ""),  # 20: a typo
 ]
 
 
@@ -83,3 +86,10 @@ def test_an_initial_meets_a_diminutive_by_its_full_forms(levels):
     assert level(levels, 14, 15, "first_name") == "initial"  # Женя (Евгений) / Е.
     assert level(levels, 14, 16, "first_name") == "initial"  # Женя / Ж.: the initial as written
     assert level(levels, 14, 17, "first_name") == "different"  # Женя / Э.
+
+
+def test_first_names_under_one_surname_say_how_alike_they_are(levels):
+    # two first names that are not forms of one name: a relative, or a typo (cluster.unsupported)
+    assert level(levels, 18, 19, "first_name") == level(levels, 18, 20, "first_name") == "different"
+    assert levels[(18, 19)]["first_sim"] < 0.85 <= levels[(18, 20)]["first_sim"]
+    assert levels[(14, 17)]["first_sim"] is None  # Женя / Э.: no first name written out on one side

@@ -133,6 +133,17 @@ def test_the_name_on_one_shared_line_is_one_person():
     assert decided["reason"].to_list() == ["above_upper", "names_differ", "contradicted"]
 
 
+def test_two_first_names_under_one_surname_on_one_line_are_a_family():
+    # the same surname on one home phone (1) or one mailbox (2) with two first names that are neither
+    # forms of one name nor alike: two people of one family, rejected; a first name a typo away (3) or a
+    # surname only transliterated alike (4: the name may be misparsed, Natalya Kuzmina) stays in review
+    pairs = _names_pairs(first_name=[3, 3, 3, 3], surname=[0, 0, 0, 1], phone=[0, -1, 0, 0], email=[-1, 0, -1, -1],
+                         first_sim=[0.5, 0.45, 0.97, 0.3]).with_columns(pl.col("first_sim").cast(pl.Float32))
+    decided = decide(pairs, 0.95, 0.5)
+    assert decided["decision"].to_list() == ["reject", "reject", "review", "review"]
+    assert decided["reason"].to_list()[:2] == ["names_differ", "names_differ"]
+
+
 def test_review_holds_only_pairs_a_person_can_judge():
     # left to review: the name agrees and nothing contradicts it (1), or a shared e-mail with
     # another first name (2), or a rare full ФИО at another company (3), or a close spelling in

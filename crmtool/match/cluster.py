@@ -21,16 +21,16 @@ from __future__ import annotations
 import polars as pl
 
 from crmtool.match.exact import pair_components
-from crmtool.match.features import SURNAME_DIFFERENT
+from crmtool.match.features import FIRST_DIFFERENT, SURNAME_DIFFERENT
 
 GENDER_CONFLICT = 1  # features: gender level "conflict"
 RARE_NAME = 6  # records with one surname + first name, beyond which names alone merge nothing
 MIDDLE_CONFLICT = 2  # features: middle_name level "different"
 DIFFERENT_MOBILES = 3  # features: phone level "different_mobiles"
 SURNAME_SIMILAR = 3  # features: surname level "similar"
-FIRST_DIFFERENT = 3  # features: first_name level "different"
 SHARED_WEAK = 1  # features: phone level "shared_weak" (a switchboard, a family's line)
 PATRONYMIC_TYPO = 0.9  # Jaro-Winkler of two full patronymics at or above which one may be a typo
+FIRST_ALIKE = 0.85  # Jaro-Winkler of two first names at or above which one may be a typo (Светлана / Светлна)
 SMALL_CITY = 0.05  # share of the base's records beyond which sharing the city proves nothing
 
 
@@ -105,8 +105,12 @@ def unsupported() -> pl.Expr:
     """Why a pair is not worth a person's time, whatever its probability: the reason, or null.
 
     Sent to review, these pairs would bury the few that are one person (on the generated 1M
-    base: 500k of 544k review pairs, one in 25 of them one person). Without a shared line
-    or e-mail:
+    base: 500k of 544k review pairs, one in 25 of them one person).
+    - names_differ, even with a shared line or e-mail: the same surname and two first names
+      written out that are neither forms of one name nor alike (Jaro-Winkler < FIRST_ALIKE):
+      a family's home phone, a couple's mailbox (1M: 2,224 such review pairs, 79 of them
+      one person, most of those misparsed names);
+    Without a shared line or e-mail:
     - names_differ: another surname or another first name (colleagues on one switchboard,
       relatives), or no name on either side;
     - contradicted: the name agrees, but each has a mobile of their own, or they live in two
@@ -123,8 +127,10 @@ def unsupported() -> pl.Expr:
     together = (pl.col("phone") == SHARED_WEAK) | same_company | small_city
     thin = ((pl.col("name_count").fill_null(0) > RARE_NAME) | surname.is_between(2, 3)
             | (pl.col("email") == 1))
+    relatives = (surname == 0) & (first == FIRST_DIFFERENT) & (pl.col("first_sim").fill_null(1.0) < FIRST_ALIKE)
     return (
-        pl.when(channel).then(pl.lit(None, dtype=pl.String))
+        pl.when(relatives).then(pl.lit("names_differ"))
+        .when(channel).then(pl.lit(None, dtype=pl.String))
         .when((surname == SURNAME_DIFFERENT) | (first == FIRST_DIFFERENT) | ((surname == -1) & (first == -1)))
         .then(pl.lit("names_differ"))
         .when(_apart() | ((pl.col("company") == 2) & ~rare_full_name)).then(pl.lit("contradicted"))
@@ -136,7 +142,8 @@ def decide(scored: pl.DataFrame, upper: float, lower: float) -> pl.DataFrame:
     """decision auto | review | reject, and the reason, per pair."""
     p = pl.col("match_probability")
     conflict = hard_conflict()
-    for column, dtype in (("name_count", pl.Int32), ("city_share", pl.Float32), ("middle_sim", pl.Float32)):
+    for column, dtype in (("name_count", pl.Int32), ("city_share", pl.Float32), ("middle_sim", pl.Float32),
+                          ("first_sim", pl.Float32)):
         if column not in scored.columns:
             scored = scored.with_columns(pl.lit(None, dtype=dtype).alias(column))
     return scored.with_columns(

@@ -35,6 +35,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
 }
 COMPARISONS = tuple(LEVELS)
 SURNAME_DIFFERENT = LEVELS["surname"].index("different")
+FIRST_DIFFERENT = LEVELS["first_name"].index("different")
 
 _COLUMNS = (
     "record_id", "last_key", "first_key", "first_keys", "middle_key", "first_initial", "middle_initial",
@@ -175,11 +176,17 @@ def compare(pairs: pl.DataFrame, records: pl.DataFrame, weak_phones: pl.Series |
     ).with_columns(pl.col(c).cast(pl.Int8) for c in COMPARISONS)
     extra = [c for c in pairs.columns if c not in ("record_a", "record_b")]
     middle_sim = _similarity(df["middle_key_a"], df["middle_key_b"])
+    # first names only where they differ outright under one surname: a typo (Светлана / Светлна)
+    # or two people of one family (cluster.unsupported)
+    differ = (levels["first_name"] == FIRST_DIFFERENT) & (levels["surname"] == 0)
+    first_sim = _similarity(df.select(pl.when(differ).then(pl.col("first_key_a"))).to_series(), df["first_key_b"])
     counts = df.select(
         name_count=pl.max_horizontal("name_count_a", "name_count_b").cast(pl.Int32),
         middle_sim=pl.when(pl.col("middle_key_a").is_not_null() & pl.col("middle_key_b").is_not_null())
         .then(pl.Series(middle_sim, dtype=pl.Float32)),
         city_share=pl.when(pl.col("city_a") == pl.col("city_b")).then(pl.col("city_share_a")),
+        first_sim=pl.when(differ & pl.col("first_key_a").is_not_null() & pl.col("first_key_b").is_not_null())
+        .then(pl.Series(first_sim, dtype=pl.Float32)),
     )
     return pl.concat([levels, df.select("surname_sim"), counts, pairs.select(extra)], how="horizontal")
 
