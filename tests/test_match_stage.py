@@ -136,17 +136,31 @@ def test_the_name_on_one_shared_line_is_one_person():
 def test_two_first_names_under_one_surname_on_one_line_are_a_family():
     # the same surname on one home phone (1) or one mailbox (2) with two first names that are neither
     # forms of one name nor alike: two people of one family, rejected; a first name a typo away (3) or a
-    # surname only transliterated alike (4: the name may be misparsed, Natalya Kuzmina) stays in review
-    pairs = _names_pairs(first_name=[3, 3, 3, 3], surname=[0, 0, 0, 1], phone=[0, -1, 0, 0], email=[-1, 0, -1, -1],
-                         first_sim=[0.5, 0.45, 0.97, 0.3]).with_columns(pl.col("first_sim").cast(pl.Float32))
+    # surname only transliterated alike (4: the name may be misparsed, Natalya Kuzmina) stays in review;
+    # an initial that stands for neither name (5: Иванова А. / Иванова Мария) or a side with no surname
+    # (6: Ольга / Иванова Мария on one office line) is another person too
+    pairs = _names_pairs(first_name=[3, 3, 3, 3, 3, 3], surname=[0, 0, 0, 1, 0, -1], phone=[0, -1, 0, 0, 0, 0],
+                         email=[-1, 0, -1, -1, -1, -1], first_sim=[0.5, 0.45, 0.97, 0.3, None, 0.2],
+                         ).with_columns(pl.col("first_sim").cast(pl.Float32))
     decided = decide(pairs, 0.95, 0.5)
-    assert decided["decision"].to_list() == ["reject", "reject", "review", "review"]
-    assert decided["reason"].to_list()[:2] == ["names_differ", "names_differ"]
+    assert decided["decision"].to_list() == ["reject", "reject", "review", "review", "reject", "reject"]
+    assert decided["reason"].to_list() == ["names_differ", "names_differ", "no_identifying_agreement",
+                                           "no_identifying_agreement", "names_differ", "names_differ"]
+
+
+def test_no_surname_and_nothing_else_is_no_one():
+    # a first name or an initial alone, with no surname on a side and nothing placing the two together:
+    # rejected (1M: 327 such review pairs, none one person); on one shared line at one company, reviewed
+    pairs = _names_pairs(surname=[-1, -1, -1], first_name=[2, 0, 0], phone=[-1, -1, 1], company=[-1, -1, 0],
+                         match_probability=[0.8, 0.99, 0.99])
+    decided = decide(pairs, 0.95, 0.5)
+    assert decided["decision"].to_list() == ["reject", "reject", "review"]
+    assert decided["reason"].to_list()[:2] == ["name_only", "name_only"]
 
 
 def test_review_holds_only_pairs_a_person_can_judge():
-    # left to review: the name agrees and nothing contradicts it (1), or a shared e-mail with
-    # another first name (2), or a rare full ФИО at another company (3), or a close spelling in
+    # left to review: the name agrees and nothing contradicts it (1), or a shared e-mail with a
+    # first name a typo away (2), or a rare full ФИО at another company (3), or a close spelling in
     # a small town (4); rejected: only a common name in a big city (5), another surname on a
     # shared switchboard at one company (6), no name on either side (7), a close spelling and
     # nothing else (8), two e-mails (9), a rare full ФИО but a mobile each (10)
@@ -160,7 +174,9 @@ def test_review_holds_only_pairs_a_person_can_judge():
         email=[-1, 0, -1, -1, -1, -1, -1, -1, 1, -1],
         company=[-1, -1, 2, -1, -1, 0, -1, -1, -1, -1],
         phone=[2, -1, -1, 2, -1, 1, -1, -1, -1, 3],
-        match_probability=[0.97, 0.99, 0.9, 0.9, 0.99, 0.99, 0.8, 0.9, 0.99, 0.99])
+        match_probability=[0.97, 0.99, 0.9, 0.9, 0.99, 0.99, 0.8, 0.9, 0.99, 0.99],
+        first_sim=[None, 0.97, None, None, None, None, None, None, None, None],
+    ).with_columns(pl.col("first_sim").cast(pl.Float32))
     decided = decide(pairs, 0.95, 0.5)
     assert decided["decision"].to_list() == ["review"] * 4 + ["reject"] * 6
     assert decided["reason"].to_list()[4:] == ["name_only", "names_differ", "names_differ", "name_only", "name_only",

@@ -106,10 +106,11 @@ def unsupported() -> pl.Expr:
 
     Sent to review, these pairs would bury the few that are one person (on the generated 1M
     base: 500k of 544k review pairs, one in 25 of them one person).
-    - names_differ, even with a shared line or e-mail: the same surname and two first names
-      written out that are neither forms of one name nor alike (Jaro-Winkler < FIRST_ALIKE):
-      a family's home phone, a couple's mailbox (1M: 2,224 such review pairs, 79 of them
-      one person, most of those misparsed names);
+    - names_differ, even with a shared line or e-mail: the same surname (or none on a side)
+      and two first names that are neither forms of one name nor alike (Jaro-Winkler <
+      FIRST_ALIKE; an initial that stands for neither is not alike): a family's home phone,
+      a couple's mailbox, two people at one desk (1M: 2,224 such review pairs with both
+      first names written out, 79 of them one person, most of those misparsed names);
     Without a shared line or e-mail:
     - names_differ: another surname or another first name (colleagues on one switchboard,
       relatives), or no name on either side;
@@ -117,7 +118,8 @@ def unsupported() -> pl.Expr:
       cities with no company shared, or work at two companies (unless the full ФИО is rare:
       people change jobs, and a person can judge that);
     - name_only: nothing places the two together (no shared line, company or small town)
-      and the name is common, spelt only closely alike, or their e-mails differ.
+      and the name is common, spelt only closely alike, missing on a side, or their e-mails
+      differ.
     """
     surname, first = pl.col("surname"), pl.col("first_name")
     channel = (pl.col("phone") == 0) | (pl.col("email") == 0)
@@ -125,9 +127,9 @@ def unsupported() -> pl.Expr:
     rare_full_name = (pl.col("middle_name") == 0) & (pl.col("name_count").fill_null(0) <= RARE_NAME)
     small_city = (pl.col("city") == 0) & (pl.col("city_share").fill_null(1.0) <= SMALL_CITY)
     together = (pl.col("phone") == SHARED_WEAK) | same_company | small_city
-    thin = ((pl.col("name_count").fill_null(0) > RARE_NAME) | surname.is_between(2, 3)
+    thin = ((pl.col("name_count").fill_null(0) > RARE_NAME) | surname.is_between(2, 3) | (surname == -1)
             | (pl.col("email") == 1))
-    relatives = (surname == 0) & (first == FIRST_DIFFERENT) & (pl.col("first_sim").fill_null(1.0) < FIRST_ALIKE)
+    relatives = surname.is_in([0, -1]) & (first == FIRST_DIFFERENT) & (pl.col("first_sim").fill_null(0.0) < FIRST_ALIKE)
     return (
         pl.when(relatives).then(pl.lit("names_differ"))
         .when(channel).then(pl.lit(None, dtype=pl.String))

@@ -176,9 +176,9 @@ def compare(pairs: pl.DataFrame, records: pl.DataFrame, weak_phones: pl.Series |
     ).with_columns(pl.col(c).cast(pl.Int8) for c in COMPARISONS)
     extra = [c for c in pairs.columns if c not in ("record_a", "record_b")]
     middle_sim = _similarity(df["middle_key_a"], df["middle_key_b"])
-    # first names only where they differ outright under one surname: a typo (Светлана / Светлна)
-    # or two people of one family (cluster.unsupported)
-    differ = (levels["first_name"] == FIRST_DIFFERENT) & (levels["surname"] == 0)
+    # first names only where they differ outright under one surname (or where a side has none): a
+    # typo (Светлана / Светлна), or two people of one family or one office (cluster.unsupported)
+    differ = (levels["first_name"] == FIRST_DIFFERENT) & levels["surname"].is_in([0, NULL])
     first_sim = _similarity(df.select(pl.when(differ).then(pl.col("first_key_a"))).to_series(), df["first_key_b"])
     counts = df.select(
         name_count=pl.max_horizontal("name_count_a", "name_count_b").cast(pl.Int32),
