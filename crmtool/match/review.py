@@ -58,8 +58,8 @@ questions AS (
                                ORDER BY p.match_weight DESC, p.record_a, p.record_b) = 1
 )"""
 # Most likely first: by match weight, not probability, which is 1.0 to four places for most
-# review pairs (on the generated 1M base the top tenth of the questions by weight is 73 % one
-# person, the last 4 %; ordering by the sum of a question's links, or by more links first, did
+# review pairs (on the generated 1M base the top tenth of the questions by weight is 75 % one
+# person, the last 5 %; ordering by the sum of a question's links, or by more links first, did
 # worse). `after` continues strictly past a row in this order (keyset), so a long session reads
 # the questions page by page and verdicts given meanwhile shift nothing. The page is picked from
 # `pairs` and `clusters` alone, then joined to its records (tens of thousands of review pairs at
