@@ -21,7 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from crmtool.match.exact import pair_components
-from crmtool.match.features import FIRST_DIFFERENT, SURNAME_DIFFERENT
+from crmtool.match.features import FIRST_DIFFERENT, NULL, SURNAME_DIFFERENT
 
 GENDER_CONFLICT = 1  # features: gender level "conflict"
 RARE_NAME = 6  # records with one surname + first name, beyond which names alone merge nothing
@@ -128,9 +128,11 @@ def unsupported() -> pl.Expr:
     rare_full_name = (pl.col("middle_name") == 0) & (pl.col("name_count").fill_null(0) <= RARE_NAME)
     small_city = (pl.col("city") == 0) & (pl.col("city_share").fill_null(1.0) <= SMALL_CITY)
     together = (pl.col("phone") == SHARED_WEAK) | same_company | small_city
-    thin = ((pl.col("name_count").fill_null(0) > RARE_NAME) | surname.is_between(2, 3) | (surname == -1)
+    thin = ((pl.col("name_count").fill_null(0) > RARE_NAME) | surname.is_between(2, 3) | (surname == NULL)
             | (pl.col("email") == 1))
-    relatives = surname.is_in([0, -1]) & (first == FIRST_DIFFERENT) & (pl.col("first_sim").fill_null(0.0) < FIRST_ALIKE)
+    # first_sim is null where a side has only an initial: an initial that stands for neither name
+    relatives = (surname.is_in([0, NULL]) & (first == FIRST_DIFFERENT)
+                 & (pl.col("first_sim").fill_null(0.0) < FIRST_ALIKE))
     return (
         pl.when(relatives).then(pl.lit("names_differ"))
         .when(channel).then(pl.lit(None, dtype=pl.String))

@@ -10,6 +10,9 @@ for string similarity — no Python loop per pair.
 
 from __future__ import annotations
 
+from functools import cache, reduce
+from operator import or_
+
 import numpy as np
 import polars as pl
 from rapidfuzz import process
@@ -76,12 +79,14 @@ _LETTERS = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯAB
 _BIT = {letter: 1 << i for i, letter in enumerate(_LETTERS)}
 
 
+@cache
 def _initial_bits() -> tuple[dict[str, int], dict[str, int]]:
     """(an initial → its own bit; the first letter of a full form → the bits of the initials it may
     be written with: its own letter and, for a Cyrillic one, the Latin letters of `latin_initials`).
     An initial as written means its own letter: "Е." is not "Э."; "E." may be Евгений or Эдуард."""
     latin = nk.latin_initials()
-    forms = {letter: bit | sum({_BIT[x] for x in latin.get(letter, ()) if x in _BIT}) for letter, bit in _BIT.items()}
+    forms = {letter: reduce(or_, (_BIT[x] for x in latin.get(letter, ()) if x in _BIT), bit)
+             for letter, bit in _BIT.items()}
     return _BIT, forms
 
 
