@@ -62,6 +62,10 @@ def test_export_lists_review_pairs_side_by_side(ws, tmp_path):
     assert rows[0] == HEADER and len(rows) == n + 1
     first = dict(zip(HEADER, rows[1]))
     assert first["a_file"] and first["b_file"] and first["explanation"] and first["verdict"] is None
+    # each side names the contact its record is in now (for `crmtool explain`)
+    a, b = (int(x) for x in first["pair"].split(":"))
+    assert (first["a_contact"], first["b_contact"]) == (cluster(ws, a), cluster(ws, b))
+    assert first["a_contact"] != first["b_contact"]
     # one question per two contacts a review pair links: the strongest such pair (ties by records), with
     # the number of them; none for pairs that other links already joined
     exported = {r[0]: dict(zip(HEADER, r))["links"] for r in rows[1:]}

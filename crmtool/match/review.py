@@ -27,7 +27,8 @@ VERDICTS = {
     "different": DIFFERENT, "нет": DIFFERENT, "no": DIFFERENT, "n": DIFFERENT, "0": DIFFERENT, "-": DIFFERENT,
     "разные": DIFFERENT,
 }
-SIDE_FIELDS = ("file", "row", "name", "phones", "emails", "company", "city")
+# `contact`: the contact (golden id) the record is in now, for `crmtool explain` and its other records
+SIDE_FIELDS = ("contact", "file", "row", "name", "phones", "emails", "company", "city")
 HEADER = (
     "pair", "probability", "weight", "links", "reason", "rules", "explanation",
     *(f"a_{f}" for f in SIDE_FIELDS), *(f"b_{f}" for f in SIDE_FIELDS), "verdict",
@@ -42,7 +43,8 @@ HEADER = (
 # questions than there are review pairs (100k records: 1,619 instead of 2,008).
 QUESTIONS = """
 questions AS (
-    SELECT p.*, least(ca.cluster_id, cb.cluster_id) AS contact_x, greatest(ca.cluster_id, cb.cluster_id) AS contact_y,
+    SELECT p.*, ca.cluster_id AS contact_a, cb.cluster_id AS contact_b,
+           least(ca.cluster_id, cb.cluster_id) AS contact_x, greatest(ca.cluster_id, cb.cluster_id) AS contact_y,
            count(*) OVER (PARTITION BY contact_x, contact_y) AS links
     FROM pairs p
     JOIN clusters ca ON ca.entity = 'contact' AND ca.record_id = p.record_a
@@ -85,9 +87,9 @@ SELECT p.record_a || ':' || p.record_b AS pair, p.record_a, p.record_b, p.match_
        round(p.match_probability, 4) AS probability, round(p.match_weight, 2) AS weight, p.links, p.reason,
        array_to_string(p.rules, ', ') AS rules,
        p.surname, p.first_name, p.middle_name, p.gender, p.phone, p.email, p.company AS company_level, p.city AS city_level,
-       a.file AS a_file, a.row AS a_row, a.name AS a_name, a.phones AS a_phones, a.emails AS a_emails,
+       p.contact_a AS a_contact, a.file AS a_file, a.row AS a_row, a.name AS a_name, a.phones AS a_phones, a.emails AS a_emails,
        a.company AS a_company, a.city AS a_city,
-       b.file AS b_file, b.row AS b_row, b.name AS b_name, b.phones AS b_phones, b.emails AS b_emails,
+       p.contact_b AS b_contact, b.file AS b_file, b.row AS b_row, b.name AS b_name, b.phones AS b_phones, b.emails AS b_emails,
        b.company AS b_company, b.city AS b_city, a.no_surname OR b.no_surname AS surname_from_mailbox
 FROM page p JOIN side a ON a.record_id = p.record_a JOIN side b ON b.record_id = p.record_b
 ORDER BY p.match_weight DESC, p.record_a, p.record_b
@@ -167,6 +169,7 @@ def export_review(ws: Workspace, path: Path, limit: int = 1000) -> int:
         "Leave it empty when unsure: the pair stays in review.",
         "Each row stands for two contacts: the strongest of the 'links' review pairs between them. "
         "The verdict answers for all of them.",
+        "a_contact and b_contact are the two contacts: `crmtool explain ID` shows all their records.",
         "Then: crmtool review import THIS_FILE.xlsx, and crmtool match (or run) again.",
     ):
         help_sheet.append([line])

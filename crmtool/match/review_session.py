@@ -34,16 +34,16 @@ ANSWERS: dict[str, str] = {
     "u": UNDO, "г": UNDO, "undo": UNDO,
     "q": QUIT, "й": QUIT, "quit": QUIT,
 }
-KEYS = "s/1/да/y = same, d/0/нет/n = different, Enter/k = skip, u = undo (back one pair), q = quit"
+KEYS = "s/1/да/y = same, d/0/нет/n = different, Enter/k = skip, u = undo (back one question), q = quit"
 PROMPT = "same person? s/d, Enter skip, u undo, q quit > "
 PAGE = 50  # pairs read from the workspace at a time
 
 # (label, column suffix, is a list of values)
 FIELDS = (
-    ("file", "file", False), ("row", "row", False), ("name", "name", False), ("phones", "phones", True),
-    ("e-mails", "emails", True), ("company", "company", False), ("city", "city", False),
+    ("contact", "contact", False), ("file", "file", False), ("row", "row", False), ("name", "name", False),
+    ("phones", "phones", True), ("e-mails", "emails", True), ("company", "company", False), ("city", "city", False),
 )
-WHERE = ("file", "row")  # where a record came from: differs by nature, never highlighted
+WHERE = ("contact", "file", "row")  # where a record is and came from: differs by nature, never highlighted
 DIFFERS, AGREES, MISSING = "bold yellow", "green", "dim"
 
 
