@@ -64,7 +64,7 @@ def identified() -> pl.Expr:
     mobiles_differ = pl.col("phone") == DIFFERENT_MOBILES
     contradicted = _contradicted()
     # A shared line with another first name is a relative or a colleague at the same desk.
-    channel = ((pl.col("phone") == 0) | (pl.col("email") == 0)) & (first != 3)
+    channel = ((pl.col("phone") == 0) | (pl.col("email") == 0)) & (first != FIRST_DIFFERENT)
     # the name at one company, or on one shared line (a switchboard, a family's phone): the
     # line is shared by many people, but by one person of that name
     at_company = (same_company | (pl.col("phone") == SHARED_WEAK)) & _one_name()
@@ -97,7 +97,7 @@ def _one_name() -> pl.Expr:
     return (
         (surname.is_between(0, 2) & first.is_between(0, 2))
         | ((surname == SURNAME_SIMILAR) & first.is_between(0, 1))  # a typo: Гоношилова / Горношилова
-        | (surname.is_null() | (surname == -1)) & first.is_between(0, 1) & (pl.col("middle_name") == 0)
+        | (surname.is_null() | (surname == NULL)) & first.is_between(0, 1) & (pl.col("middle_name") == 0)
     )
 
 
@@ -136,7 +136,7 @@ def unsupported() -> pl.Expr:
     return (
         pl.when(relatives).then(pl.lit("names_differ"))
         .when(channel).then(pl.lit(None, dtype=pl.String))
-        .when((surname == SURNAME_DIFFERENT) | (first == FIRST_DIFFERENT) | ((surname == -1) & (first == -1)))
+        .when((surname == SURNAME_DIFFERENT) | (first == FIRST_DIFFERENT) | ((surname == NULL) & (first == NULL)))
         .then(pl.lit("names_differ"))
         .when(_apart() | ((pl.col("company") == 2) & ~rare_full_name)).then(pl.lit("contradicted"))
         .when(~together & thin).then(pl.lit("name_only"))

@@ -62,7 +62,9 @@ class MatchSummary:
 def pairs_line(counts: dict) -> str:
     """The candidate pairs and what became of them, for people: the parts add up to the whole."""
     joined, questions = counts.get("review_pairs_joined", 0), counts.get("review_questions", counts["review_pairs"])
-    notes = ([f"{questions:,} questions, one per two contacts"] if questions != counts["review_pairs"] else []) + ([f"{joined:,} more already joined by other links"] if joined else [])
+    notes = [f"{questions:,} questions, one per two contacts"] if questions != counts["review_pairs"] else []
+    if joined:
+        notes.append(f"{joined:,} more already joined by other links")
     return (f"{counts['candidate_pairs']:,} candidate pairs: {counts['auto_pairs']:,} merged, "
             f"{counts['review_pairs']:,} for review"
             + (f" ({'; '.join(notes)})" if notes else "")
